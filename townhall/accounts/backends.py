@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+from townhall.accounts.models import User
+
+
+class EmailBackend(ModelBackend):
+    """Email + password, case-insensitive on the email.
+
+    An unknown email still runs the hasher once so timing does not reveal whether an
+    account exists.
+    """
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        email = (kwargs.get("email") or username or "").strip().lower()
+        if not email or password is None:
+            return None
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            User().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
+
+    def get_user(self, user_id: int) -> User | None:  # type: ignore[override]
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+        return user

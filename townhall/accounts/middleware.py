@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from townhall.accounts.models import UserSession
+from townhall.accounts.selectors import guidelines_pending, organisation_for_request
+
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+class SessionRecordMiddleware:
+    """Keeps `last seen` of the browser session fresh, at most one write per 5 minutes."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        key = request.session.session_key if hasattr(request, "session") else None
+        if user is not None and user.is_authenticated and key:
+            now = timezone.now()
+            last = request.session.get("_th_seen")
+            if last is None or now.timestamp() - float(last) > TOUCH_EVERY.total_seconds():
+                UserSession.objects.filter(session_key=key).update(last_seen_at=now)
+                request.session["_th_seen"] = now.timestamp()
+        return self.get_response(request)
+
+
+_EXEMPT_PREFIXES = ("/guidelines", "/signout", "/static/", "/media/", "/api/", "/healthz", "/readyz")
+
+
+class GuidelinesGateMiddleware:
+    """Signed-in people accept the usage guidelines before anything else (and again
+    when they change)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith(_EXEMPT_PREFIXES):
+            if guidelines_pending(user=user, organisation=organisation_for_request(request)):
+                return redirect(f"{reverse('accounts:guidelines')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

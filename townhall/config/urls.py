@@ -1,0 +1,16 @@
+from django.urls import include, path
+
+from townhall.api.api import api
+
+urlpatterns = [
+    path("", include("townhall.core.urls")),
+    path("", include("townhall.feed.urls")),
+    path("", include("townhall.accounts.urls")),
+    path("people/", include("townhall.directory.urls")),
+    path("api/v1/", api.urls),
+]
+
+handler400 = "townhall.core.views.bad_request"
+handler403 = "townhall.core.views.forbidden"
+handler404 = "townhall.core.views.not_found"
+handler500 = "townhall.core.views.server_error"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from townhall.core import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("healthz", views.health, name="health"),
+    path("readyz", views.ready, name="ready"),
+    path("media/<path:path>", views.media, name="media"),
+]

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class DirectoryConfig(AppConfig):
+    name = "townhall.directory"
+    label = "directory"
+
+    def ready(self) -> None:
+        from townhall.accounts.hooks import on_user_created
+        from townhall.directory.services import profile_create_for_user
+
+        on_user_created(profile_create_for_user)

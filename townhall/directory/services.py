@@ -1,0 +1,232 @@
+"""Writes to the people directory: profiles, avatars, reference data."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import IO
+
+from django.db import transaction
+
+from townhall.accounts.models import User
+from townhall.accounts.permissions import check_edit_profile
+from townhall.accounts.services import user_update_names
+from townhall.core.errors import ValidationFailed
+from townhall.directory.models import Department, Location, Profile, Tag, Team
+from townhall.directory.text import fold
+from townhall.media.images import reencode_image
+
+AVATAR_SIDE = 256
+MAX_TAGS = 30
+
+
+def profile_create_for_user(user: User) -> None:
+    """Hook run inside the user's creating transaction: every user has a profile."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    profile_refresh_search(profile=profile)
+
+
+def profile_refresh_search(*, profile: Profile) -> None:
+    """Recompute the folded text the directory search matches against."""
+    user = profile.user
+    parts = [user.full_name, user.preferred_name, user.email.split("@")[0], profile.title]
+    if profile.department_id:
+        parts.append(profile.department.name if profile.department else "")
+    if profile.team_id:
+        parts.append(profile.team.name if profile.team else "")
+    if profile.pk:
+        parts.extend(profile.skills.values_list("name", flat=True))
+    search_text = " ".join(fold(p) for p in parts if p)
+    sort_name = fold(user.display_name)[:150]
+    Profile.objects.filter(pk=profile.pk).update(search_text=search_text, sort_name=sort_name)
+    profile.search_text, profile.sort_name = search_text, sort_name
+
+
+def clean_tags(raw: list[str] | str, *, label: str) -> list[str]:
+    items = raw.split(",") if isinstance(raw, str) else raw
+    names: list[str] = []
+    for item in items:
+        name = " ".join(str(item).split())
+        if not name:
+            continue
+        if len(name) > 60:
+            raise ValidationFailed(f"Each of the {label} must be 60 characters or fewer.", fields={label: ["Too long."]})
+        if name.casefold() not in {n.casefold() for n in names}:
+            names.append(name)
+    if len(names) > MAX_TAGS:
+        raise ValidationFailed(f"List at most {MAX_TAGS} {label}.", fields={label: [f"At most {MAX_TAGS}."]})
+    return names
+
+
+def _tags(names: list[str]) -> list[Tag]:
+    tags: list[Tag] = []
+    for name in names:
+        existing = Tag.objects.filter(name__iexact=name).first()
+        tags.append(existing or Tag.objects.create(name=name))
+    return tags
+
+
+def department_named(name: str) -> Department | None:
+    name = " ".join(name.split())
+    if not name:
+        return None
+    return Department.objects.filter(name__iexact=name).first() or Department.objects.create(name=name[:120])
+
+
+def location_named(name: str) -> Location | None:
+    name = " ".join(name.split())
+    if not name:
+        return None
+    return Location.objects.filter(name__iexact=name).first() or Location.objects.create(name=name[:120])
+
+
+def team_named(name: str, *, department: Department | None) -> Team | None:
+    name = " ".join(name.split())
+    if not name or department is None:
+        return None
+    return Team.objects.filter(department=department, name__iexact=name).first() or Team.objects.create(
+        department=department, name=name[:120]
+    )
+
+
+def check_manager(*, person: User, manager: User | None) -> None:
+    """A manager must be another active person, and never someone in one's own
+    reporting line (that would make the org chart a loop)."""
+    if manager is None:
+        return
+    if manager.pk == person.pk:
+        raise ValidationFailed("A person cannot be their own manager.", fields={"manager": ["Choose someone else."]})
+    if not manager.is_active:
+        raise ValidationFailed("The manager's account is deactivated.", fields={"manager": ["Deactivated."]})
+    seen: set[int] = set()
+    current: int | None = manager.pk
+    while current is not None and current not in seen:
+        if current == person.pk:
+            raise ValidationFailed(
+                f"{manager.display_name} reports to {person.display_name}; that would make a loop.",
+                fields={"manager": ["That would make a reporting loop."]},
+            )
+        seen.add(current)
+        current = Profile.objects.filter(user_id=current).values_list("manager_id", flat=True).first()
+
+
+@dataclass
+class ProfileChanges:
+    """Fields an edit sets; None leaves a field as it is."""
+
+    full_name: str | None = None
+    preferred_name: str | None = None
+    pronouns: str | None = None
+    title: str | None = None
+    department: str | None = None
+    team: str | None = None
+    location: str | None = None
+    manager_id: int | None = None
+    clear_manager: bool = False
+    phone: str | None = None
+    bio: str | None = None
+    skills: list[str] | None = None
+    interests: list[str] | None = None
+    timezone: str | None = None
+    working_hours_start: time | None = None
+    working_hours_end: time | None = None
+    clear_working_hours: bool = False
+    start_date: date | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+_LIMITS = {"pronouns": 40, "title": 120, "phone": 40, "bio": 2000, "preferred_name": 80, "full_name": 150}
+
+
+def _validate(changes: ProfileChanges) -> None:
+    errors: dict[str, list[str]] = {}
+    for name, limit in _LIMITS.items():
+        value = getattr(changes, name)
+        if value is not None and len(value) > limit:
+            errors[name] = [f"At most {limit} characters."]
+    if changes.full_name is not None and not changes.full_name.strip():
+        errors["full_name"] = ["Enter a name."]
+    if changes.timezone is not None and changes.timezone not in zoneinfo.available_timezones():
+        errors["timezone"] = ["Choose a time zone from the list, like Europe/Helsinki."]
+    if (changes.working_hours_start is None) != (changes.working_hours_end is None) and not changes.clear_working_hours:
+        errors["working_hours_end"] = ["Give both the start and the end of working hours."]
+    if changes.start_date is not None and not date(1950, 1, 1) <= changes.start_date <= date(2100, 1, 1):
+        errors["start_date"] = ["Enter a real start date."]
+    if errors:
+        first = next(iter(errors.items()))
+        raise ValidationFailed(f"{first[0].replace('_', ' ').capitalize()}: {first[1][0]}", fields=errors)
+
+
+def profile_update(*, actor: User, person: User, changes: ProfileChanges, avatar: IO[bytes] | None = None) -> Profile:
+    """Apply `changes` (and a new avatar) to `person`'s profile.
+
+    Only the person or an admin may; everything is validated (including the image
+    and the reporting line) before anything is written, then written in one
+    transaction.
+    """
+    check_edit_profile(actor, person)
+    _validate(changes)
+    skills = clean_tags(changes.skills, label="skills") if changes.skills is not None else None
+    interests = clean_tags(changes.interests, label="interests") if changes.interests is not None else None
+    manager = None
+    if changes.manager_id is not None:
+        manager = User.objects.filter(pk=changes.manager_id).first()
+        if manager is None:
+            raise ValidationFailed("That manager does not exist.", fields={"manager": ["Unknown person."]})
+        check_manager(person=person, manager=manager)
+    avatar_file = reencode_image(avatar, max_side=AVATAR_SIDE, square=True, field="avatar") if avatar else None
+
+    with transaction.atomic():
+        profile = Profile.objects.select_for_update().get(user=person)
+        if changes.full_name is not None or changes.preferred_name is not None:
+            user_update_names(
+                actor=actor, user=person,
+                full_name=changes.full_name if changes.full_name is not None else person.full_name,
+                preferred_name=changes.preferred_name if changes.preferred_name is not None else person.preferred_name,
+            )
+        for name in ("pronouns", "title", "phone", "bio", "timezone"):
+            value = getattr(changes, name)
+            if value is not None:
+                setattr(profile, name, value.strip())
+        if changes.department is not None:
+            profile.department = department_named(changes.department)
+        if changes.location is not None:
+            profile.location = location_named(changes.location)
+        if changes.team is not None:
+            profile.team = team_named(changes.team, department=profile.department)
+        elif changes.department is not None and profile.team and profile.team.department_id != profile.department_id:
+            profile.team = None
+        if manager is not None:
+            profile.manager = manager
+        elif changes.clear_manager:
+            profile.manager = None
+        if changes.clear_working_hours:
+            profile.working_hours_start = profile.working_hours_end = None
+        elif changes.working_hours_start is not None:
+            profile.working_hours_start, profile.working_hours_end = changes.working_hours_start, changes.working_hours_end
+        if changes.start_date is not None:
+            profile.start_date = changes.start_date
+        old_avatar = profile.avatar.name if profile.avatar else None
+        if avatar_file is not None:
+            profile.avatar.save(avatar_file.name or "avatar.webp", avatar_file, save=False)
+        profile.save()
+        if skills is not None:
+            profile.skills.set(_tags(skills))
+        if interests is not None:
+            profile.interests.set(_tags(interests))
+        profile.user = User.objects.get(pk=person.pk)
+        profile_refresh_search(profile=profile)
+        if avatar_file is not None and old_avatar:
+            storage = profile.avatar.storage
+            transaction.on_commit(lambda: storage.delete(old_avatar))
+    return profile
+
+
+def profile_remove_avatar(*, actor: User, person: User) -> None:
+    check_edit_profile(actor, person)
+    profile = Profile.objects.get(user=person)
+    if profile.avatar:
+        name, storage = profile.avatar.name, profile.avatar.storage
+        Profile.objects.filter(pk=profile.pk).update(avatar="")
+        transaction.on_commit(lambda: storage.delete(name))
