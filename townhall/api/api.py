@@ -10,7 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from townhall.api.auth import SessionAuth, TokenAuth
+from townhall.accounts.api_auth import SessionAuth, TokenAuth
 from townhall.core.errors import TownhallError
 
 api = NinjaAPI(
