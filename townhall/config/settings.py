@@ -96,7 +96,8 @@ def _database() -> dict[str, object]:
                 "PRAGMA foreign_keys=ON;PRAGMA busy_timeout=20000;"
             ),
         }
-        config["TEST"] = {"NAME": None}
+        # A file, not shared-cache memory, so tests see the same WAL locking as production.
+        config["TEST"] = {"NAME": str(ENV.var_dir / "test-townhall.sqlite3")}
     elif config["ENGINE"] == "django.db.backends.postgresql":
         config["CONN_HEALTH_CHECKS"] = True
         config["CONN_MAX_AGE"] = 60
@@ -149,6 +150,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = ENV.static_root
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = ENV.media_root
 STORAGES = {
