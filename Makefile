@@ -38,10 +38,12 @@ chromium:
 	fi
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check townhall tests bench conftest.py
-	$(BIN)/ruff format --check townhall tests bench conftest.py
+	$(BIN)/ruff check townhall tests conftest.py
+	$(BIN)/ruff format --check townhall tests conftest.py
 	$(BIN)/lint-imports
 	$(BIN)/mypy townhall
+	$(BIN)/townhall makemigrations --check --dry-run
+	$(BIN)/townhall openapi_snapshot --check
 
 test-sqlite: $(TEST_STAMP) chromium
 	$(BIN)/pytest $(XDIST) -q

@@ -44,8 +44,6 @@ def guest(db) -> User:  # type: ignore[no-untyped-def]
     return UserFactory(role="guest")
 
 
-
-
 @pytest.fixture
 def member_client(member: User) -> Client:
     return signed_in(member)

@@ -1,8 +1,8 @@
 """The `townhall` console script.
 
-    townhall serve [--workers N] [--host H] [--port P]
-    townhall migrate | check | demo [--people N] | createadmin | import-people FILE.csv
-    townhall <any Django management command>
+townhall serve [--workers N] [--host H] [--port P]
+townhall migrate | check | demo [--people N] | createadmin | import-people FILE.csv
+townhall <any Django management command>
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def _refuse_unsafe() -> None:
 
 
 def serve(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="townhall serve", description="Serve Townhall with gunicorn (threaded WSGI workers).")
+    parser = argparse.ArgumentParser(
+        prog="townhall serve", description="Serve Townhall with gunicorn (threaded WSGI workers)."
+    )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))

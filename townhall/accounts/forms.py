@@ -11,14 +11,20 @@ NAME_ATTRS = {"autocomplete": "name"}
 
 
 class SigninForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
-    password = forms.CharField(max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+    password = forms.CharField(
+        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class NewAccountForm(forms.Form):
     full_name = forms.CharField(label="Your name", max_length=150, widget=forms.TextInput(attrs=NAME_ATTRS))
     password = forms.CharField(
-        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 10 characters; not a common password.",
     )
 
@@ -36,7 +42,9 @@ class InviteAcceptForm(NewAccountForm):
 
 class SignupForm(forms.Form):
     email = forms.EmailField(
-        label="Work email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        label="Work email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         help_text="We will email you a link to finish signing up.",
     )
 
@@ -67,11 +75,15 @@ class OrganisationForm(forms.Form):
     name = forms.CharField(max_length=120)
     logo = forms.ImageField(required=False, help_text="Square works best; it is re-encoded and resized.")
     allowed_domains = forms.CharField(
-        required=False, max_length=2000,
+        required=False,
+        max_length=2000,
         help_text="Comma-separated. People with these email domains may sign up on their own.",
     )
     guidelines = forms.CharField(
-        label="Usage guidelines", required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 12}),
+        label="Usage guidelines",
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 12}),
         help_text="Everyone accepts these on first sign-in, and again whenever you change them.",
     )
 

@@ -45,7 +45,11 @@ class GuidelinesGateMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith(_EXEMPT_PREFIXES):
-            if guidelines_pending(user=user, organisation=organisation_for_request(request)):
-                return redirect(f"{reverse('accounts:guidelines')}?{urlencode({'next': request.get_full_path()})}")
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(_EXEMPT_PREFIXES)
+            and guidelines_pending(user=user, organisation=organisation_for_request(request))
+        ):
+            return redirect(f"{reverse('accounts:guidelines')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

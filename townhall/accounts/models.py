@@ -109,6 +109,9 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} invitation {self.pk}"
+
     def is_usable(self, *, now: Any | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now and self.use_count < self.max_uses
@@ -126,6 +129,9 @@ class UserSession(models.Model):
 
     class Meta:
         ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"Session {self.pk} of user {self.user_id}"
 
 
 class Scope(models.TextChoices):
@@ -148,3 +154,6 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Token {self.name} (th_{self.prefix}_…)"

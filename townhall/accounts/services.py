@@ -48,7 +48,9 @@ def normalise_email(email: str) -> str:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise ValidationFailed("Enter a valid email address.", fields={"email": ["Enter a valid email address."]}) from exc
+        raise ValidationFailed(
+            "Enter a valid email address.", fields={"email": ["Enter a valid email address."]}
+        ) from exc
     return email
 
 
@@ -107,12 +109,14 @@ def _end_sessions(keys: list[str]) -> None:
     UserSession.objects.filter(session_key__in=keys).delete()
 
 
-def session_end(*, actor: User, session_id: int) -> None:
-    """End one of the actor's own browser sessions; someone else's answers NotFound."""
+def session_end(*, actor: User, session_id: int) -> str:
+    """End one of the actor's own browser sessions and return its key; someone else's
+    answers NotFound."""
     record = UserSession.objects.filter(pk=session_id, user=actor).first()
     if record is None:
         raise NotFound()
     _end_sessions([record.session_key])
+    return record.session_key
 
 
 def sessions_end_all(*, actor: User) -> int:
@@ -195,7 +199,9 @@ def user_update_names(*, actor: User, user: User, full_name: str, preferred_name
     full_name = (full_name or "").strip()
     if not full_name:
         raise ValidationFailed("Enter a name.", fields={"full_name": ["Enter a name."]})
-    User.objects.filter(pk=user.pk).update(full_name=full_name[:150], preferred_name=(preferred_name or "").strip()[:80])
+    User.objects.filter(pk=user.pk).update(
+        full_name=full_name[:150], preferred_name=(preferred_name or "").strip()[:80]
+    )
     user.refresh_from_db()
     return user
 
@@ -219,20 +225,35 @@ def invitation_create_email(*, actor: User, email: str, role: str = Role.MEMBER)
     expires = timezone.now() + timedelta(days=settings.TOWNHALL_INVITE_DAYS)
     with transaction.atomic():
         invitation = Invitation.objects.create(
-            kind=Invitation.Kind.EMAIL, email=email, role=role, token_hash=hash_secret(token),
-            created_by=actor, expires_at=expires, max_uses=1,
+            kind=Invitation.Kind.EMAIL,
+            email=email,
+            role=role,
+            token_hash=hash_secret(token),
+            created_by=actor,
+            expires_at=expires,
+            max_uses=1,
         )
         org_name = organisation_get().name
         transaction.on_commit(
             partial(
-                emails.send, to=email, subject=f"You're invited to {org_name} on Townhall", template="invitation",
-                context={"inviter": actor.display_name, "org_name": org_name, "path": f"/invite/{token}", "expires": expires},
+                emails.send,
+                to=email,
+                subject=f"You're invited to {org_name} on Townhall",
+                template="invitation",
+                context={
+                    "inviter": actor.display_name,
+                    "org_name": org_name,
+                    "path": f"/invite/{token}",
+                    "expires": expires,
+                },
             )
         )
     return invitation
 
 
-def invitation_create_link(*, actor: User, role: str = Role.MEMBER, max_uses: int = 50, days: int = 14) -> tuple[Invitation, str]:
+def invitation_create_link(
+    *, actor: User, role: str = Role.MEMBER, max_uses: int = 50, days: int = 14
+) -> tuple[Invitation, str]:
     """A shareable link for people without company email. Returns the secret once."""
     check_administer(actor)
     if role not in Role.values:
@@ -243,8 +264,12 @@ def invitation_create_link(*, actor: User, role: str = Role.MEMBER, max_uses: in
         raise ValidationFailed("A link can be valid for 1 to 90 days.", fields={"days": ["Between 1 and 90."]})
     token = _new_secret()
     invitation = Invitation.objects.create(
-        kind=Invitation.Kind.LINK, role=role, token_hash=hash_secret(token), created_by=actor,
-        expires_at=timezone.now() + timedelta(days=days), max_uses=max_uses,
+        kind=Invitation.Kind.LINK,
+        role=role,
+        token_hash=hash_secret(token),
+        created_by=actor,
+        expires_at=timezone.now() + timedelta(days=days),
+        max_uses=max_uses,
     )
     return invitation, token
 
@@ -294,12 +319,25 @@ def signup_request(*, email: str) -> None:
     org_name = organisation_get().name
     if User.objects.filter(email=email).exists():
         context: dict[str, object] = {"org_name": org_name}
-        transaction.on_commit(partial(emails.send, to=email, subject=f"Your {org_name} account", template="already_registered", context=context))
+        transaction.on_commit(
+            partial(
+                emails.send,
+                to=email,
+                subject=f"Your {org_name} account",
+                template="already_registered",
+                context=context,
+            )
+        )
         return
     token = signing.dumps({"email": email}, salt=SIGNUP_SALT)
     transaction.on_commit(
-        partial(emails.send, to=email, subject=f"Confirm your {org_name} account", template="signup",
-                context={"org_name": org_name, "path": f"/signup/confirm/{token}"})
+        partial(
+            emails.send,
+            to=email,
+            subject=f"Confirm your {org_name} account",
+            template="signup",
+            context={"org_name": org_name, "path": f"/signup/confirm/{token}"},
+        )
     )
 
 
@@ -330,7 +368,9 @@ def _clean_domains(domains: list[str]) -> list[str]:
         try:
             validate_email(f"someone@{domain}")
         except ValidationError as exc:
-            raise ValidationFailed(f"{raw!r} is not a valid email domain.", fields={"allowed_domains": [f"{raw!r} is not a valid domain."]}) from exc
+            raise ValidationFailed(
+                f"{raw!r} is not a valid email domain.", fields={"allowed_domains": [f"{raw!r} is not a valid domain."]}
+            ) from exc
         if domain not in cleaned:
             cleaned.append(domain)
     return cleaned
@@ -343,11 +383,15 @@ def organisation_update(
     check_administer(actor)
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise ValidationFailed("Enter the organisation's name (120 characters at most).", fields={"name": ["Required."]})
+        raise ValidationFailed(
+            "Enter the organisation's name (120 characters at most).", fields={"name": ["Required."]}
+        )
     domains = _clean_domains(allowed_domains)
     guidelines = (guidelines or "").replace("\r\n", "\n").strip()
     if len(guidelines) > 20_000:
-        raise ValidationFailed("The guidelines are too long (20,000 characters at most).", fields={"guidelines": ["Too long."]})
+        raise ValidationFailed(
+            "The guidelines are too long (20,000 characters at most).", fields={"guidelines": ["Too long."]}
+        )
     with transaction.atomic():
         org = Organisation.objects.select_for_update().get(pk=organisation_get().pk)
         if guidelines != org.guidelines:
@@ -376,15 +420,23 @@ def token_create(*, actor: User, name: str, scopes: list[str], expires_days: int
         raise ValidationFailed("Give the token a name (80 characters at most).", fields={"name": ["Required."]})
     scopes = sorted(set(scopes))
     if not scopes or any(s not in Scope.values for s in scopes):
-        raise ValidationFailed("Choose the token's scopes: read, write.", fields={"scopes": ["Choose read and/or write."]})
+        raise ValidationFailed(
+            "Choose the token's scopes: read, write.", fields={"scopes": ["Choose read and/or write."]}
+        )
     if expires_days is not None and not 1 <= expires_days <= 365:
-        raise ValidationFailed("Expiry must be between 1 and 365 days.", fields={"expires_days": ["Between 1 and 365."]})
+        raise ValidationFailed(
+            "Expiry must be between 1 and 365 days.", fields={"expires_days": ["Between 1 and 365."]}
+        )
     if ApiToken.objects.filter(user=actor, revoked_at__isnull=True).count() >= 50:
         raise ValidationFailed("You have 50 live tokens; revoke one first.")
     prefix = secrets.token_hex(4)
     secret = f"th_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
-        user=actor, name=name, prefix=prefix, token_hash=hash_secret(secret), scopes=scopes,
+        user=actor,
+        name=name,
+        prefix=prefix,
+        token_hash=hash_secret(secret),
+        scopes=scopes,
         expires_at=timezone.now() + timedelta(days=expires_days) if expires_days else None,
     )
     return token, secret

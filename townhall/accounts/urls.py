@@ -25,6 +25,8 @@ urlpatterns = [
     path("manage/people/<int:user_id>/deactivate", views_manage.person_deactivate, name="manage_deactivate"),
     path("manage/people/<int:user_id>/reactivate", views_manage.person_reactivate, name="manage_reactivate"),
     path("manage/invitations", views_manage.invitations, name="manage_invitations"),
-    path("manage/invitations/<int:invitation_id>/revoke", views_manage.invitation_revoke, name="manage_invitation_revoke"),
+    path(
+        "manage/invitations/<int:invitation_id>/revoke", views_manage.invitation_revoke, name="manage_invitation_revoke"
+    ),
     path("manage/organisation", views_manage.organisation, name="manage_organisation"),
 ]

@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from townhall.accounts import forms, selectors, services
+from townhall.accounts.http import AuthedRequest
 from townhall.accounts.selectors import organisation_for_request
 from townhall.core.errors import NotFound, TownhallError
 from townhall.core.forms import apply_error
@@ -19,7 +20,9 @@ from townhall.core.forms import apply_error
 
 def _safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -32,7 +35,9 @@ def signin_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.signin(request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
+                services.signin(
+                    request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+                )
             except services.Throttled as exc:
                 apply_error(form, exc)
                 status = 429
@@ -45,8 +50,14 @@ def signin_view(request: HttpRequest) -> HttpResponse:
             status = 400
     org = organisation_for_request(request)
     return render(
-        request, "accounts/signin.html",
-        {"form": form, "next": _safe_next(request, ""), "signup_open": bool(org.allowed_domains), "page_title": "Sign in"},
+        request,
+        "accounts/signin.html",
+        {
+            "form": form,
+            "next": _safe_next(request, ""),
+            "signup_open": bool(org.allowed_domains),
+            "page_title": "Sign in",
+        },
         status=status,
     )
 
@@ -98,20 +109,35 @@ def signup_view(request: HttpRequest) -> HttpResponse:
             except TownhallError as exc:
                 apply_error(form, exc)
             else:
-                return render(request, "accounts/signup_sent.html", {"email": form.cleaned_data["email"], "page_title": "Check your email"})
-        return render(request, "accounts/signup.html", {"form": form, "domains": org.allowed_domains, "page_title": "Sign up"}, status=400)
-    return render(request, "accounts/signup.html", {"form": form, "domains": org.allowed_domains, "page_title": "Sign up"})
+                return render(
+                    request,
+                    "accounts/signup_sent.html",
+                    {"email": form.cleaned_data["email"], "page_title": "Check your email"},
+                )
+        return render(
+            request,
+            "accounts/signup.html",
+            {"form": form, "domains": org.allowed_domains, "page_title": "Sign up"},
+            status=400,
+        )
+    return render(
+        request, "accounts/signup.html", {"form": form, "domains": org.allowed_domains, "page_title": "Sign up"}
+    )
 
 
 def signup_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         email = services.signup_email_from_token(token=token)
     except TownhallError as exc:
-        return render(request, "accounts/link_invalid.html", {"message": exc.message, "page_title": "Link not valid"}, status=400)
+        return render(
+            request, "accounts/link_invalid.html", {"message": exc.message, "page_title": "Link not valid"}, status=400
+        )
     form = forms.NewAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.signup_complete(token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password"])
+            user = services.signup_complete(
+                token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password"]
+            )
         except TownhallError as exc:
             apply_error(form, exc)
         else:
@@ -119,15 +145,24 @@ def signup_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, "Welcome to Townhall! Tell your colleagues a bit about yourself.")
             return redirect("directory:edit", user_id=user.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/account_create.html", {"form": form, "email": email, "page_title": "Create your account"}, status=status)
+    return render(
+        request,
+        "accounts/account_create.html",
+        {"form": form, "email": email, "page_title": "Create your account"},
+        status=status,
+    )
 
 
 def invite_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     invitation = selectors.invitation_by_token(token=token)
     if invitation is None:
         return render(
-            request, "accounts/link_invalid.html",
-            {"message": "This invitation link has expired or has already been used. Ask for a new one.", "page_title": "Invitation not valid"},
+            request,
+            "accounts/link_invalid.html",
+            {
+                "message": "This invitation link has expired or has already been used. Ask for a new one.",
+                "page_title": "Invitation not valid",
+            },
             status=404,
         )
     fixed = invitation.email or None
@@ -135,8 +170,10 @@ def invite_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invitation_accept(
-                token=token, email=fixed or form.cleaned_data["email"],
-                full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password"],
+                token=token,
+                email=fixed or form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"],
+                password=form.cleaned_data["password"],
             )
         except TownhallError as exc:
             apply_error(form, exc)
@@ -147,46 +184,60 @@ def invite_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, "Welcome! Your account is ready.")
             return redirect("directory:edit", user_id=user.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/account_create.html", {"form": form, "email": fixed, "invited": True, "page_title": "Join"}, status=status)
+    return render(
+        request,
+        "accounts/account_create.html",
+        {"form": form, "email": fixed, "invited": True, "page_title": "Join"},
+        status=status,
+    )
 
 
 @login_required
-def guidelines_view(request: HttpRequest) -> HttpResponse:
+def guidelines_view(request: AuthedRequest) -> HttpResponse:
     org = organisation_for_request(request)
     next_url = _safe_next(request, reverse("feed:home"))
     if request.method == "POST":
         services.guidelines_accept(actor=request.user)
         return redirect(next_url)
     pending = selectors.guidelines_pending(user=request.user, organisation=org)
-    return render(request, "accounts/guidelines.html", {"org": org, "pending": pending, "next": next_url, "page_title": "Usage guidelines"})
+    return render(
+        request,
+        "accounts/guidelines.html",
+        {"org": org, "pending": pending, "next": next_url, "page_title": "Usage guidelines"},
+    )
 
 
 # --- Sessions and tokens ----------------------------------------------------------
 
 
 @login_required
-def sessions_view(request: HttpRequest) -> HttpResponse:
+def sessions_view(request: AuthedRequest) -> HttpResponse:
     rows = selectors.session_list(actor=request.user)
     return render(
-        request, "accounts/sessions.html",
+        request,
+        "accounts/sessions.html",
         {"sessions": rows, "current_key": request.session.session_key, "page_title": "Sessions", "nav": "settings"},
     )
 
 
 @login_required
 @require_POST
-def session_end_view(request: HttpRequest, session_id: int) -> HttpResponse:
+def session_end_view(request: AuthedRequest, session_id: int) -> HttpResponse:
     try:
-        services.session_end(actor=request.user, session_id=session_id)
+        ended_key = services.session_end(actor=request.user, session_id=session_id)
     except NotFound as exc:
         raise Http404 from exc
+    if ended_key == request.session.session_key:
+        # This browser's own session: finish signing out here too.
+        services.signout(request=request)
+        return redirect("accounts:signin")
     messages.success(request, "That session has been signed out.")
     return redirect("accounts:sessions")
 
 
 @login_required
 @require_POST
-def sessions_end_all_view(request: HttpRequest) -> HttpResponse:
+def sessions_end_all_view(request: AuthedRequest) -> HttpResponse:
     count = services.sessions_end_all(actor=request.user)
     services.signout(request=request)
     messages.info(request, f"Signed out of {count} session{'s' if count != 1 else ''} everywhere.")
@@ -194,7 +245,7 @@ def sessions_end_all_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def tokens_view(request: HttpRequest) -> HttpResponse:
+def tokens_view(request: AuthedRequest) -> HttpResponse:
     form = forms.TokenForm(request.POST or None)
     created_secret = None
     status = 200
@@ -202,7 +253,9 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 _, created_secret = services.token_create(
-                    actor=request.user, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
                     expires_days=form.cleaned_data["expires_days"],
                 )
             except TownhallError as exc:
@@ -213,20 +266,25 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     return render(
-        request, "accounts/tokens.html",
-        {"form": form, "tokens": selectors.token_list(actor=request.user), "created_secret": created_secret,
-         "page_title": "API tokens", "nav": "settings"},
+        request,
+        "accounts/tokens.html",
+        {
+            "form": form,
+            "tokens": selectors.token_list(actor=request.user),
+            "created_secret": created_secret,
+            "page_title": "API tokens",
+            "nav": "settings",
+        },
         status=status,
     )
 
 
 @login_required
 @require_POST
-def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke_view(request: AuthedRequest, token_id: int) -> HttpResponse:
     try:
         services.token_revoke(actor=request.user, token_id=token_id)
     except NotFound as exc:
         raise Http404 from exc
     messages.success(request, "The token has been revoked.")
     return redirect("accounts:tokens")
-

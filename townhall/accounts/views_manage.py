@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from townhall.accounts import forms, selectors, services
+from townhall.accounts.http import AuthedRequest
 from townhall.accounts.models import Invitation, Role, User
 from townhall.accounts.permissions import can_administer
 from townhall.accounts.selectors import organisation_for_request
@@ -38,11 +39,14 @@ def _ctx(**extra: Any) -> dict[str, Any]:
 
 
 @admin_only
-def manage_home(request: HttpRequest) -> HttpResponse:
+def manage_home(request: AuthedRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
-    people = Paginator(selectors.user_list_for_admin(actor=request.user, query=query), 50).get_page(request.GET.get("page"))
+    people = Paginator(selectors.user_list_for_admin(actor=request.user, query=query), 50).get_page(
+        request.GET.get("page")
+    )
     return render(
-        request, "accounts/manage/people.html",
+        request,
+        "accounts/manage/people.html",
         _ctx(page_title="Admin · People", people=people, query=query, roles=Role.choices, tab="people"),
     )
 
@@ -56,7 +60,7 @@ def _target(user_id: int) -> User:
 
 @admin_only
 @require_POST
-def person_role(request: HttpRequest, user_id: int) -> HttpResponse:
+def person_role(request: AuthedRequest, user_id: int) -> HttpResponse:
     user = _target(user_id)
     form = forms.RoleForm(request.POST)
     if not form.is_valid():
@@ -73,7 +77,7 @@ def person_role(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @admin_only
 @require_POST
-def person_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+def person_deactivate(request: AuthedRequest, user_id: int) -> HttpResponse:
     user = _target(user_id)
     try:
         services.user_deactivate(actor=request.user, user=user)
@@ -86,7 +90,7 @@ def person_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @admin_only
 @require_POST
-def person_reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+def person_reactivate(request: AuthedRequest, user_id: int) -> HttpResponse:
     user = _target(user_id)
     services.user_reactivate(actor=request.user, user=user)
     messages.success(request, f"{user.display_name} is active again.")
@@ -94,7 +98,7 @@ def person_reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @admin_only
-def invitations(request: HttpRequest) -> HttpResponse:
+def invitations(request: AuthedRequest) -> HttpResponse:
     email_form = forms.EmailInviteForm(request.POST if request.POST.get("kind") == "email" else None, prefix="e")
     link_form = forms.LinkInviteForm(request.POST if request.POST.get("kind") == "link" else None, prefix="l")
     new_link = None
@@ -102,13 +106,17 @@ def invitations(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("kind") == "email" and email_form.is_valid():
-                services.invitation_create_email(actor=request.user, email=email_form.cleaned_data["email"], role=email_form.cleaned_data["role"])
+                services.invitation_create_email(
+                    actor=request.user, email=email_form.cleaned_data["email"], role=email_form.cleaned_data["role"]
+                )
                 messages.success(request, f"Invitation sent to {email_form.cleaned_data['email']}.")
                 return redirect("accounts:manage_invitations")
             if request.POST.get("kind") == "link" and link_form.is_valid():
                 _, token = services.invitation_create_link(
-                    actor=request.user, role=link_form.cleaned_data["role"],
-                    max_uses=link_form.cleaned_data["max_uses"], days=link_form.cleaned_data["days"],
+                    actor=request.user,
+                    role=link_form.cleaned_data["role"],
+                    max_uses=link_form.cleaned_data["max_uses"],
+                    days=link_form.cleaned_data["days"],
                 )
                 new_link = request.build_absolute_uri(f"/invite/{token}")
                 link_form = forms.LinkInviteForm(prefix="l")
@@ -118,16 +126,24 @@ def invitations(request: HttpRequest) -> HttpResponse:
             apply_error(email_form if request.POST.get("kind") == "email" else link_form, exc)
             status = 400
     return render(
-        request, "accounts/manage/invitations.html",
-        _ctx(page_title="Admin · Invitations", email_form=email_form, link_form=link_form, new_link=new_link,
-             invitations=selectors.invitation_list(actor=request.user)[:100], kinds=Invitation.Kind, tab="invitations"),
+        request,
+        "accounts/manage/invitations.html",
+        _ctx(
+            page_title="Admin · Invitations",
+            email_form=email_form,
+            link_form=link_form,
+            new_link=new_link,
+            invitations=selectors.invitation_list(actor=request.user)[:100],
+            kinds=Invitation.Kind,
+            tab="invitations",
+        ),
         status=status,
     )
 
 
 @admin_only
 @require_POST
-def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_revoke(request: AuthedRequest, invitation_id: int) -> HttpResponse:
     try:
         services.invitation_revoke(actor=request.user, invitation_id=invitation_id)
     except NotFound as exc:
@@ -137,7 +153,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 
 @admin_only
-def organisation(request: HttpRequest) -> HttpResponse:
+def organisation(request: AuthedRequest) -> HttpResponse:
     org = organisation_for_request(request)
     initial = {"name": org.name, "allowed_domains": ", ".join(org.allowed_domains), "guidelines": org.guidelines}
     form = forms.OrganisationForm(request.POST or None, request.FILES or None, initial=initial)
@@ -148,9 +164,11 @@ def organisation(request: HttpRequest) -> HttpResponse:
                 logo = request.FILES.get("logo")
                 logo_file = reencode_image(logo, max_side=256, field="logo") if logo else None
                 services.organisation_update(
-                    actor=request.user, name=form.cleaned_data["name"],
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
                     allowed_domains=form.cleaned_data["allowed_domains"].split(","),
-                    guidelines=form.cleaned_data["guidelines"], logo=logo_file,
+                    guidelines=form.cleaned_data["guidelines"],
+                    logo=logo_file,
                 )
             except TownhallError as exc:
                 apply_error(form, exc)
@@ -160,4 +178,9 @@ def organisation(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:manage_organisation")
         else:
             status = 400
-    return render(request, "accounts/manage/organisation.html", _ctx(page_title="Admin · Organisation", form=form, org=org, tab="organisation"), status=status)
+    return render(
+        request,
+        "accounts/manage/organisation.html",
+        _ctx(page_title="Admin · Organisation", form=form, org=org, tab="organisation"),
+        status=status,
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import dj_database_url
 
 from townhall.config import env as env_module
@@ -92,12 +96,12 @@ def _database() -> dict[str, object]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
             "init_command": (
-                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
-                "PRAGMA foreign_keys=ON;PRAGMA busy_timeout=20000;"
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;PRAGMA busy_timeout=20000;"
             ),
         }
         # A file, not shared-cache memory, so tests see the same WAL locking as production.
-        config["TEST"] = {"NAME": str(ENV.var_dir / "test-townhall.sqlite3")}
+        # One file per test process, so parallel runs never share a database.
+        config["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"townhall-test-{os.getpid()}.sqlite3")}
     elif config["ENGINE"] == "django.db.backends.postgresql":
         config["CONN_HEALTH_CHECKS"] = True
         config["CONN_MAX_AGE"] = 60

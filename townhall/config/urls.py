@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("townhall.feed.urls")),
     path("", include("townhall.accounts.urls")),
     path("people/", include("townhall.directory.urls")),
+    path("manage/import/", include("townhall.directory.urls_import")),
     path("api/v1/", api.urls),
 ]
 

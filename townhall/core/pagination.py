@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, Q, QuerySet
 
 from townhall.core.errors import ValidationFailed
@@ -40,9 +42,28 @@ def _decode(cursor: str, size: int) -> list[Any]:
         raise ValidationFailed("The cursor is not valid; start again from the first page.") from exc
     if not isinstance(values, list) or len(values) != size:
         raise ValidationFailed("The cursor is not valid; start again from the first page.")
-    if not all(v is None or isinstance(v, (str, int, float)) for v in values):
+    if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
         raise ValidationFailed("The cursor is not valid; start again from the first page.")
     return values
+
+
+def _typed(model: type[Model], order: tuple[str, ...], values: list[Any]) -> list[Any]:
+    """Convert each cursor value with its model field, refusing what would not fit."""
+    converted: list[Any] = []
+    for name, value in zip(order, values, strict=True):
+        current: Any = model
+        parts = name.lstrip("-").split("__")
+        try:
+            for part in parts[:-1]:
+                current = current._meta.get_field(part).related_model
+            field = current._meta.get_field(parts[-1])
+            python_value = field.to_python(value)
+        except (DjangoValidationError, FieldDoesNotExist, TypeError, ValueError) as exc:
+            raise ValidationFailed("The cursor is not valid; start again from the first page.") from exc
+        if isinstance(python_value, int) and not -(2**63) <= python_value < 2**63:
+            raise ValidationFailed("The cursor is not valid; start again from the first page.")
+        converted.append(python_value)
+    return converted
 
 
 def _after(order: tuple[str, ...], values: list[Any]) -> Q:
@@ -67,7 +88,8 @@ def paginate(queryset: QuerySet[T], *, order: tuple[str, ...], cursor: str | Non
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.")
     queryset = queryset.order_by(*order)
     if cursor:
-        queryset = queryset.filter(_after(order, _decode(cursor, len(order))))
+        values = _typed(queryset.model, order, _decode(cursor, len(order)))
+        queryset = queryset.filter(_after(order, values))
     rows = list(queryset[: limit + 1])
     items = rows[:limit]
     next_cursor = None

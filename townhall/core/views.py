@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -43,7 +44,7 @@ def ready(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    except Exception:
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
 
@@ -60,7 +61,7 @@ def media(request: HttpRequest, path: str) -> FileResponse:
     try:
         full = safe_join(str(settings.MEDIA_ROOT), path)
         handle = open(full, "rb")  # noqa: SIM115 - FileResponse closes it
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SuspiciousFileOperation) as exc:
         raise Http404 from exc
     response = FileResponse(handle)
     response["X-Content-Type-Options"] = "nosniff"

@@ -54,14 +54,22 @@ def avatar_path(instance: Profile, filename: str) -> str:
 
 
 class Profile(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile"
+    )
     pronouns = models.CharField(max_length=40, blank=True)
     title = models.CharField(max_length=120, blank=True)
-    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="profiles")
+    department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="profiles"
+    )
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="profiles")
     location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="profiles")
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="direct_report_profiles"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="direct_report_profiles",
     )
     phone = models.CharField(max_length=40, blank=True)
     bio = models.TextField(max_length=2000, blank=True)

@@ -21,7 +21,9 @@ from townhall.core.errors import ValidationFailed
 ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF"}
 
 
-def reencode_image(upload: IO[bytes], *, max_side: int, square: bool = False, field: str = "image") -> ContentFile[bytes]:
+def reencode_image(
+    upload: IO[bytes], *, max_side: int, square: bool = False, field: str = "image"
+) -> ContentFile[bytes]:
     """Decode `upload`, fit it within `max_side` (cropped square when asked) and
     return it re-encoded as WebP under a random name. Raises ValidationFailed with a
     message for the person on anything that is not a sane image."""
@@ -37,20 +39,20 @@ def reencode_image(upload: IO[bytes], *, max_side: int, square: bool = False, fi
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(upload)
+            image: Image.Image = Image.open(upload)
             if image.format not in ALLOWED_FORMATS:
                 raise fail("Upload a JPEG, PNG, GIF or WebP image.")
             width, height = image.size
             if width * height > max_pixels or width < 1 or height < 1:
                 raise fail("The image has too many pixels.")
             image.load()
+            image = ImageOps.exif_transpose(image) or image
     except ValidationFailed:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise fail("The image has too many pixels.") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise fail("That file is not an image we can read. Upload a JPEG, PNG, GIF or WebP image.") from exc
-    image = ImageOps.exif_transpose(image)
     image = image.convert("RGBA" if image.mode in {"RGBA", "LA", "P"} else "RGB")
     if square:
         image = ImageOps.fit(image, (max_side, max_side), method=Image.Resampling.LANCZOS)

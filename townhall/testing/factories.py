@@ -11,7 +11,7 @@ from townhall.accounts.models import User
 from townhall.accounts.services import user_create
 from townhall.directory.models import Department, Location, Profile
 
-TEST_PASSWORD = "correct-horse-battery-42"
+TEST_PASSWORD = "correct-horse-battery-42"  # noqa: S105 - test fixture only
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -26,7 +26,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
         password = kwargs.pop("password", TEST_PASSWORD)
         is_active = kwargs.pop("is_active", True)
-        user = user_create(email=kwargs["email"], full_name=kwargs["full_name"], password=password, role=kwargs.get("role", "member"))
+        user = user_create(
+            email=kwargs["email"], full_name=kwargs["full_name"], password=password, role=kwargs.get("role", "member")
+        )
         if not is_active:
             User.objects.filter(pk=user.pk).update(is_active=False)
             user.refresh_from_db()

@@ -36,7 +36,9 @@ def test_email_invitation_sent_after_commit_and_accepted(admin, django_capture_o
     page = client.get(reverse("accounts:invite", args=[token]))
     assert page.status_code == 200
     assert "new.person@example.com" in page.content.decode()
-    response = client.post(reverse("accounts:invite", args=[token]), {"full_name": "New Person", "password": NEW_PASSWORD})
+    response = client.post(
+        reverse("accounts:invite", args=[token]), {"full_name": "New Person", "password": NEW_PASSWORD}
+    )
     assert response.status_code == 302
     user = User.objects.get(email="new.person@example.com")
     assert user.profile is not None
@@ -97,7 +99,9 @@ def test_single_use_invitation_race_lets_one_win():
         from django.db import connection
 
         try:
-            services.invitation_accept(token=token, email=f"racer{n}@example.com", full_name=f"R{n}", password=NEW_PASSWORD)
+            services.invitation_accept(
+                token=token, email=f"racer{n}@example.com", full_name=f"R{n}", password=NEW_PASSWORD
+            )
             results.append("ok")
         except ValidationFailed:
             results.append("refused")
@@ -124,7 +128,9 @@ def test_invitations_only_by_admins(member):
 
 
 def test_invite_bad_email_via_page_changes_nothing(admin_client):
-    response = admin_client.post(reverse("accounts:manage_invitations"), {"kind": "email", "e-email": "not-an-email", "e-role": "member"})
+    response = admin_client.post(
+        reverse("accounts:manage_invitations"), {"kind": "email", "e-email": "not-an-email", "e-role": "member"}
+    )
     assert response.status_code == 400
     assert "Enter a valid email address." in response.content.decode()
     assert not Invitation.objects.exists()
@@ -132,7 +138,9 @@ def test_invite_bad_email_via_page_changes_nothing(admin_client):
 
 
 def test_invite_link_page_shows_link_once(admin_client):
-    response = admin_client.post(reverse("accounts:manage_invitations"), {"kind": "link", "l-role": "member", "l-max_uses": "30", "l-days": "7"})
+    response = admin_client.post(
+        reverse("accounts:manage_invitations"), {"kind": "link", "l-role": "member", "l-max_uses": "30", "l-days": "7"}
+    )
     assert response.status_code == 200
     assert "/invite/" in response.context["new_link"]
     again = admin_client.get(reverse("accounts:manage_invitations"))

@@ -12,7 +12,6 @@ from townhall.accounts.models import Organisation, User
 from townhall.accounts.selectors import organisation_get
 from townhall.core.errors import PermissionDenied, ValidationFailed
 from townhall.testing.clients import signed_in
-from townhall.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +68,12 @@ def _png() -> io.BytesIO:
 def test_organisation_settings_save_and_bump_guidelines(admin_client, admin, member):
     response = admin_client.post(
         reverse("accounts:manage_organisation"),
-        {"name": "Acme", "allowed_domains": "acme.example, @Acme.example, shop.acme.example", "guidelines": "Be kind.", "logo": _png()},
+        {
+            "name": "Acme",
+            "allowed_domains": "acme.example, @Acme.example, shop.acme.example",
+            "guidelines": "Be kind.",
+            "logo": _png(),
+        },
     )
     assert response.status_code == 302
     org = organisation_get()
@@ -96,11 +100,16 @@ def test_organisation_settings_bad_input_changes_nothing(admin_client):
     bad_logo = io.BytesIO(b"<svg onload=alert(1)>")
     bad_logo.name = "logo.png"
     response = admin_client.post(
-        reverse("accounts:manage_organisation"), {"name": "", "allowed_domains": "not a domain!", "guidelines": "x", "logo": bad_logo}
+        reverse("accounts:manage_organisation"),
+        {"name": "", "allowed_domains": "not a domain!", "guidelines": "x", "logo": bad_logo},
     )
     assert response.status_code == 400
     after = Organisation.objects.get(pk=before.pk)
-    assert (after.name, after.allowed_domains, after.guidelines) == (before.name, before.allowed_domains, before.guidelines)
+    assert (after.name, after.allowed_domains, after.guidelines) == (
+        before.name,
+        before.allowed_domains,
+        before.guidelines,
+    )
 
 
 def test_organisation_domain_validation_message(admin):

@@ -45,7 +45,9 @@ def test_signup_full_flow(client, open_domain, django_capture_on_commit_callback
     assert User.objects.get(email="kim@acme.example").role == "member"
 
 
-def test_signup_existing_account_gets_reminder_not_a_second_account(client, open_domain, django_capture_on_commit_callbacks):
+def test_signup_existing_account_gets_reminder_not_a_second_account(
+    client, open_domain, django_capture_on_commit_callbacks
+):
     UserFactory(email="kim@acme.example")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("accounts:signup"), {"email": "kim@acme.example"})

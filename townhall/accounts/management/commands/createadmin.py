@@ -39,5 +39,3 @@ class Command(BaseCommand):
         except TownhallError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(self.style.SUCCESS(f"Administrator {email} created. Sign in at /signin."))
-
-
