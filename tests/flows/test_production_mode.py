@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
