@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "townhall.media",
     "townhall.accounts",
     "townhall.directory",
+    "townhall.communities",
+    "townhall.reactions",
+    "townhall.posts",
     "townhall.feed",
     "townhall.api",
 ]
