@@ -41,7 +41,7 @@ from townhall.accounts.permissions import check_administer
 from townhall.core.errors import ValidationFailed
 from townhall.directory.models import Department, Location, Profile, Tag, Team
 from townhall.directory.services import clean_tags
-from townhall.directory.text import fold
+from townhall.directory.text import search_text_for
 
 MAX_ROWS = 50_000
 CHUNK = 500
@@ -623,24 +623,6 @@ def _results(plan: _Plan) -> list[RowResult]:
 
 
 # --- Writing -------------------------------------------------------------------------
-
-
-def search_text_for(
-    *,
-    full_name: str,
-    preferred_name: str,
-    email: str,
-    title: str,
-    department: str,
-    team: str,
-    skills: Iterable[str],
-) -> tuple[str, str]:
-    """(search_text, sort_name) exactly as `services.profile_refresh_search` computes
-    them, for writers that build many profiles at once: names, the email's local
-    part, title, department, team, then the skill names in name order."""
-    display_name = preferred_name or full_name or email
-    parts = [full_name, preferred_name, email.split("@")[0], title, department, team, *sorted(skills)]
-    return " ".join(fold(p) for p in parts if p), fold(display_name)[:150]
 
 
 def _by_name(model: Any, names: set[str]) -> dict[str, Any]:

@@ -29,9 +29,8 @@ from django.utils import timezone
 from townhall.accounts.models import Organisation, Role, User
 from townhall.accounts.selectors import organisation_get
 from townhall.core.errors import Conflict, ValidationFailed
-from townhall.directory.csv_import import search_text_for
 from townhall.directory.models import Department, Location, Profile, Tag, Team
-from townhall.directory.text import fold
+from townhall.directory.text import fold, search_text_for
 
 ORG_NAME = "Northwind Group"
 DOMAIN = "northwind.example"

@@ -16,7 +16,7 @@ from townhall.core.errors import ValidationFailed
 from townhall.directory.models import Department, Location, Profile, Tag, Team
 from townhall.directory.permissions import can_view_person
 from townhall.directory.selectors import timezone_names
-from townhall.directory.text import fold
+from townhall.directory.text import search_text_for
 from townhall.media.images import reencode_image
 
 AVATAR_SIDE = 256
@@ -33,18 +33,17 @@ def profile_create_for_user(user: User) -> None:
 
 
 def profile_refresh_search(*, profile: Profile) -> None:
-    """Recompute the folded text the directory search matches against: names, the
-    email's local part, title, department, team and skills (csv_import mirrors this)."""
+    """Recompute the folded text the directory search matches against (see text.search_text_for)."""
     user = profile.user
-    parts = [user.full_name, user.preferred_name, user.email.split("@")[0], profile.title]
-    if profile.department_id:
-        parts.append(profile.department.name if profile.department else "")
-    if profile.team_id:
-        parts.append(profile.team.name if profile.team else "")
-    if profile.pk:
-        parts.extend(profile.skills.values_list("name", flat=True))
-    search_text = " ".join(fold(p) for p in parts if p)
-    sort_name = fold(user.display_name)[:150]
+    search_text, sort_name = search_text_for(
+        full_name=user.full_name,
+        preferred_name=user.preferred_name,
+        email=user.email,
+        title=profile.title,
+        department=profile.department.name if profile.department_id and profile.department else "",
+        team=profile.team.name if profile.team_id and profile.team else "",
+        skills=profile.skills.values_list("name", flat=True) if profile.pk else [],
+    )
     Profile.objects.filter(pk=profile.pk).update(search_text=search_text, sort_name=sort_name)
     profile.search_text, profile.sort_name = search_text, sort_name
 

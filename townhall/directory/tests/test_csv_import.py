@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from townhall.accounts.models import Role, User
 from townhall.core.errors import PermissionDenied
-from townhall.directory.csv_import import column_letter, import_people, search_text_for
+from townhall.directory.csv_import import column_letter, import_people
 from townhall.directory.models import Department, Location, Profile, Tag, Team
 from townhall.directory.services import ProfileChanges, profile_refresh_search, profile_update
+from townhall.directory.text import search_text_for
 from townhall.testing.factories import UserFactory, profile_of
 
 pytestmark = pytest.mark.django_db
@@ -455,20 +456,22 @@ def test_import_command_fails_on_errors_and_without_admin(admin, member, tmp_pat
 
 
 @pytest.mark.slow
-def test_import_5000_rows_is_fast(admin):
+def test_import_5000_rows_is_bulk(admin):
+    """The import's cost grows by chunk, not by row: 5,000 rows take a bounded number of
+    queries (timings are for the benchmark, not for tests)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     rows = "".join(
         f"p{i}@example.com,Person {i},Title {i % 40},Dept {i % 12},Team {i % 4},City {i % 9},"
         f"{'p' + str(i // 10) + '@example.com' if i else ''},Skill {i % 50};Skill {i % 13},2020-01-{1 + i % 28:02d}\n"
         for i in range(5000)
     )
     data = ("email,name,title,department,team,location,manager_email,skills,start_date\n" + rows).encode()
-    started = time.perf_counter()
-    report = import_people(actor=admin, data=data, dry_run=False)
-    created_in = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as created:
+        report = import_people(actor=admin, data=data, dry_run=False)
     assert report.ok and report.created == 5000
-    started = time.perf_counter()
-    report = import_people(actor=admin, data=data.replace(b",Title ", b",Senior Title "), dry_run=False)
-    updated_in = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as updated:
+        report = import_people(actor=admin, data=data.replace(b",Title ", b",Senior Title "), dry_run=False)
     assert report.updated == 5000
-    print(f"5,000 rows: create {created_in:.2f} s, update {updated_in:.2f} s")
-    assert created_in < 10 and updated_in < 10
+    assert len(created) < 400 and len(updated) < 400, (len(created), len(updated))
