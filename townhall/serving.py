@@ -6,6 +6,14 @@ path measured ~2k req/s against a few hundred for its ASGI handler (ARCHITECTURE
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -54,3 +62,97 @@ def sign_in_banner() -> str:
     if not path.exists():
         return ""
     return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Child:
+    """A process `supervise` runs: `restart` ones come back after a crash (workers);
+    when one that does not restart ends (the web server), everything stops."""
+
+    label: str
+    argv: list[str]
+    restart: bool
+
+
+def _die_with_parent() -> None:
+    # Children run in their own session (so a terminal's Ctrl+C reaches only the
+    # supervisor, which then stops each child exactly once); ask Linux to stop them
+    # if the supervisor itself is killed outright.
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _start(child: Child) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(child.argv, start_new_session=True, preexec_fn=_die_with_parent)  # noqa: S603 - our own argv
+
+
+def supervise(children: list[Child]) -> int:
+    """Run `children` until one that does not restart exits or a SIGINT/SIGTERM
+    arrives. The first signal is passed on to every child (gunicorn: INT quick, TERM
+    graceful; workers finish their current task either way), a second is passed on
+    again (workers then interrupt the task, which is retried), a third kills. Crashed
+    restartable children (exit code not 0) come back after 1, 2, 4 ... 30 s. Returns the exit code of
+    the first non-restartable child to end (0 when stopped by a signal)."""
+
+    @dataclass
+    class Run:
+        child: Child
+        process: subprocess.Popen[bytes] | None = None
+        started: float = 0.0
+        backoff: float = 0.5
+        start_at: float = 0.0
+        done: bool = False
+
+    runs = [Run(child) for child in children]
+    signals_seen = 0
+    exit_code: int | None = None
+
+    def stop_all(signum: int) -> None:
+        for run in runs:
+            if run.process is not None and run.process.poll() is None:
+                run.process.send_signal(signum)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        stop_all(signal.SIGKILL if signals_seen >= 3 else signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            now = time.monotonic()
+            for run in runs:
+                if run.done:
+                    continue
+                if run.process is None:
+                    if signals_seen:
+                        run.done = True
+                    elif now >= run.start_at:
+                        run.process, run.started = _start(run.child), now
+                    continue
+                code = run.process.poll()
+                if code is None:
+                    continue
+                run.process = None
+                if signals_seen or (run.child.restart and code == 0):
+                    run.done = True
+                elif run.child.restart:
+                    run.backoff = 1.0 if now - run.started > 60 else min(run.backoff * 2, 30.0)
+                    run.start_at = now + run.backoff
+                    print(
+                        f"townhall: {run.child.label} exited ({code}); restarting in {run.backoff:.0f} s",
+                        file=sys.stderr,
+                    )
+                else:
+                    run.done = True
+                    exit_code = code
+                    signals_seen = max(signals_seen, 1)
+                    stop_all(signal.SIGTERM)
+            if all(run.done for run in runs):
+                break
+            time.sleep(0.1)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return exit_code or 0

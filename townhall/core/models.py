@@ -7,3 +7,18 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per running task worker (townhall.core.worker), refreshed every few
+    seconds. django-tasks-db records which worker claimed a task but not whether that
+    worker is still alive: a RUNNING task whose worker stopped beating is re-queued."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.worker_id

@@ -103,7 +103,9 @@ class Follow(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["follower", "followee"], name="directory_follow_unique"),
-            models.CheckConstraint(condition=~models.Q(follower=models.F("followee")), name="directory_follow_not_self"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("followee")), name="directory_follow_not_self"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,3 +4,32 @@ from django.apps import AppConfig
 class PostsConfig(AppConfig):
     name = "townhall.posts"
     label = "posts"
+
+    def ready(self) -> None:
+        # Posts and comments take reactions; the reactions app knows them only through
+        # this registration (it imports no content app).
+        from townhall.posts.selectors import (
+            reactable_comment_ids,
+            reactable_post_ids,
+            visible_comment_ids,
+            visible_post_ids,
+        )
+        from townhall.posts.services import refresh_comment_reactions, refresh_engagement
+        from townhall.reactions.registry import TargetType, register
+
+        register(
+            TargetType(
+                name="post",
+                visible_ids=visible_post_ids,
+                after_change=refresh_engagement,
+                reactable_ids=reactable_post_ids,
+            )
+        )
+        register(
+            TargetType(
+                name="comment",
+                visible_ids=visible_comment_ids,
+                after_change=refresh_comment_reactions,
+                reactable_ids=reactable_comment_ids,
+            )
+        )

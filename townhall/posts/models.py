@@ -34,7 +34,9 @@ class Post(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
     # Where it lives: a community (the company feed is the All-company community), or
     # a person's profile when community is null.
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, null=True, blank=True, related_name="posts")
+    community = models.ForeignKey(
+        "communities.Community", on_delete=models.CASCADE, null=True, blank=True, related_name="posts"
+    )
     profile_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="profile_posts"
     )
@@ -43,12 +45,16 @@ class Post(models.Model):
     # Sharing: this post quotes `shared_post` with `body` as the comment.
     shared_post = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="shares")
     link_url = models.URLField(max_length=2000, blank=True)
-    link_preview = models.ForeignKey("media.LinkPreview", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    link_preview = models.ForeignKey(
+        "media.LinkPreview", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     topics = models.ManyToManyField(Topic, blank=True, related_name="posts")
     created_at = models.DateTimeField(db_index=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     pinned_at = models.DateTimeField(null=True, blank=True)
     # Engagement, kept by the services that change it.
     comment_count = models.PositiveIntegerField(default=0)
@@ -61,11 +67,23 @@ class Post(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["community", "-created_at", "-id"], name="posts_comm_latest", condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["community", "-hot_score", "-id"], name="posts_comm_top", condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["author", "-created_at", "-id"], name="posts_author_latest", condition=Q(deleted_at__isnull=True)),
+            models.Index(
+                fields=["community", "-created_at", "-id"],
+                name="posts_comm_latest",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["community", "-hot_score", "-id"], name="posts_comm_top", condition=Q(deleted_at__isnull=True)
+            ),
+            models.Index(
+                fields=["author", "-created_at", "-id"],
+                name="posts_author_latest",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(fields=["profile_user", "-created_at", "-id"], name="posts_profile_latest"),
-            models.Index(fields=["community", "-pinned_at"], name="posts_comm_pinned", condition=Q(pinned_at__isnull=False)),
+            models.Index(
+                fields=["community", "-pinned_at"], name="posts_comm_pinned", condition=Q(pinned_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,9 @@ class TargetType:
     visible_ids: Callable[[Any, list[int]], set[int]]
     # after_change(target_id) runs inside the reacting transaction.
     after_change: Callable[[int], None]
+    # reactable_ids(viewer, ids) -> the subset the viewer may react to now (e.g. not in
+    # a read-only archive); None means every visible target takes reactions.
+    reactable_ids: Callable[[Any, list[int]], set[int]] | None = None
 
 
 _TYPES: dict[str, TargetType] = {}

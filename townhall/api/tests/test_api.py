@@ -352,7 +352,7 @@ def test_api_hostile_input_never_answers_500_or_an_undocumented_status(member: U
                     response = getattr(client, method)(fill(path, valid_id), {param["name"]: value}, **auth)
                     check(response, op, f"{method.upper()} {path} {param['name']}={value[:20]!r}")
 
-        if "requestBody" in op:
+        if "requestBody" in op and "application/json" in op["requestBody"]["content"]:
             ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
             fields = schema["components"]["schemas"][ref]["properties"]
             target = fill(path, valid_id)

@@ -1,0 +1,284 @@
+"""Reads of posts, comments, revisions and topics, always for a viewer.
+
+`visible_posts(viewer)` is the one query every read path starts from (feeds, search,
+counts, reactions, autocomplete); it expresses permissions.can_view_post as SQL.
+Whatever the viewer may not see raises NotFound, exactly like an id that never existed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
+from townhall.communities.models import Community
+from townhall.communities.selectors import readable_community_ids
+from townhall.core.errors import NotFound
+from townhall.core.pagination import Page, paginate
+from townhall.directory.selectors import people_visible_to
+from townhall.directory.text import fold
+from townhall.posts.models import Attachment, Comment, Post, PostRevision, Topic, TopicFollow
+from townhall.posts.permissions import check_view_post
+
+# What a rendered post needs besides its own row.
+POST_RELATED = ("author", "author__profile", "community", "profile_user", "link_preview")
+COMMENT_RELATED = ("author", "author__profile")
+
+
+def visible_posts(viewer: AnyUser) -> QuerySet[Post]:
+    """Posts the viewer may see: not deleted, and in a community they may read, or on
+    a profile (every signed-in non-guest; a guest only their own). Unordered."""
+    posts = Post.objects.filter(deleted_at__isnull=True)
+    if not is_signed_in(viewer):
+        return posts.none()
+    on_profile = Q(community__isnull=True)
+    if not can_browse_directory(viewer):
+        on_profile &= Q(author_id=viewer.pk) | Q(profile_user_id=viewer.pk)
+    return posts.filter(Q(community_id__in=readable_community_ids(viewer)) | on_profile)
+
+
+def with_details(posts: QuerySet[Post]) -> QuerySet[Post]:
+    """The joins and prefetches a rendered post uses (author, place, images, topics)."""
+    return posts.select_related(*POST_RELATED).prefetch_related(
+        Prefetch("images", queryset=Attachment.objects.order_by("position", "id")),
+        Prefetch("topics", queryset=Topic.objects.order_by("slug")),
+    )
+
+
+def attach_shared(*, viewer: AnyUser, posts: Sequence[Post]) -> None:
+    """Set `shared_original` (the quoted post, or None) and `shared_unavailable` on
+    each post. A share never widens who sees the original: viewers who may not see it
+    get None and `shared_unavailable=True` (the UI shows "not available to you").
+    At most three queries, whatever the number of posts."""
+    ids = {post.shared_post_id for post in posts if post.shared_post_id}
+    originals: dict[int, Post] = {}
+    if ids:
+        originals = {post.pk: post for post in with_details(visible_posts(viewer).filter(pk__in=ids))}
+    for post in posts:
+        post.shared_original = originals.get(post.shared_post_id) if post.shared_post_id else None  # type: ignore[attr-defined]
+        post.shared_unavailable = post.shared_post_id is not None and post.shared_original is None  # type: ignore[attr-defined]
+
+
+def post_get(*, viewer: AnyUser, post_id: int) -> Post:
+    """One post the viewer may see, with author, place, images, topics and the shared
+    original (see attach_shared). NotFound when deleted or hidden."""
+    post = with_details(visible_posts(viewer)).filter(pk=post_id).first()
+    if post is None:
+        raise NotFound()
+    attach_shared(viewer=viewer, posts=[post])
+    return post
+
+
+def post_for_action(*, viewer: AnyUser, post_id: int) -> Post:
+    """A post for a service to act on (with its community, no prefetches). NotFound
+    when the viewer may not see it."""
+    post = visible_posts(viewer).select_related("community").filter(pk=post_id).first()
+    if post is None:
+        raise NotFound()
+    return post
+
+
+def _visible_comments(viewer: AnyUser) -> QuerySet[Comment]:
+    """Comments the viewer may see: on a visible post, not deleted, and not a reply
+    under a deleted comment."""
+    return Comment.objects.filter(
+        Q(parent__isnull=True) | Q(parent__deleted_at__isnull=True),
+        deleted_at__isnull=True,
+        post__in=visible_posts(viewer),
+    )
+
+
+_NOT_ARCHIVED = Q(community__isnull=True) | Q(community__archived_at__isnull=True)
+
+
+def visible_post_ids(viewer: AnyUser, ids: Iterable[int]) -> set[int]:
+    """The subset of `ids` the viewer may see. One query (the reactions registry's hook)."""
+    return set(visible_posts(viewer).filter(pk__in=list(ids)).values_list("pk", flat=True))
+
+
+def reactable_post_ids(viewer: AnyUser, ids: Iterable[int]) -> set[int]:
+    """Visible posts outside archived (read-only) communities. One query."""
+    return set(visible_posts(viewer).filter(_NOT_ARCHIVED, pk__in=list(ids)).values_list("pk", flat=True))
+
+
+def visible_comment_ids(viewer: AnyUser, ids: Iterable[int]) -> set[int]:
+    """The subset of comment `ids` the viewer may see. One query."""
+    return set(_visible_comments(viewer).filter(pk__in=list(ids)).values_list("pk", flat=True))
+
+
+def reactable_comment_ids(viewer: AnyUser, ids: Iterable[int]) -> set[int]:
+    rows = _visible_comments(viewer).filter(
+        Q(post__community__isnull=True) | Q(post__community__archived_at__isnull=True), pk__in=list(ids)
+    )
+    return set(rows.values_list("pk", flat=True))
+
+
+def comment_get(*, viewer: AnyUser, comment_id: int) -> Comment:
+    """One visible comment with its post (and the post's community). NotFound otherwise."""
+    comment = (
+        _visible_comments(viewer)
+        .select_related("post", "post__community", "parent", *COMMENT_RELATED)
+        .filter(pk=comment_id)
+        .first()
+    )
+    if comment is None:
+        raise NotFound()
+    return comment
+
+
+def _comments(post: Post) -> QuerySet[Comment]:
+    return (
+        Comment.objects.filter(post=post, deleted_at__isnull=True)
+        .select_related(*COMMENT_RELATED)
+        .prefetch_related(Prefetch("images", queryset=Attachment.objects.order_by("position", "id")))
+    )
+
+
+def _attach_replies(post: Post, parents: list[Comment]) -> None:
+    replies: dict[int, list[Comment]] = {parent.pk: [] for parent in parents}
+    if parents:
+        rows = _comments(post).filter(parent_id__in=list(replies)).order_by("created_at", "id")
+        for reply in rows:
+            replies[reply.parent_id].append(reply)  # type: ignore[index]
+    for parent in parents:
+        parent.replies_list = replies[parent.pk]  # type: ignore[attr-defined]
+        # Share the post (and its community's cached seats) so permission checks on
+        # each comment cost no query.
+        for comment in (parent, *replies[parent.pk]):
+            comment.post = post
+
+
+def comments_page(*, viewer: AnyUser, post: Post, cursor: str | None = None, limit: int = 24) -> Page[Comment]:
+    """Top-level comments of a visible post, oldest first, each with `replies_list`
+    (all its visible replies, oldest first). Four queries whatever the page size
+    (comments + their images, replies + their images). NotFound for a hidden post,
+    ValidationFailed for a bad cursor or limit."""
+    check_view_post(viewer, post)
+    page = paginate(_comments(post).filter(parent__isnull=True), order=("created_at", "id"), cursor=cursor, limit=limit)
+    _attach_replies(post, page.items)
+    return page
+
+
+def comments_for(*, viewer: AnyUser, post: Post, limit: int = 100) -> list[Comment]:
+    """The first `limit` top-level comments with their replies (see comments_page)."""
+    return comments_page(viewer=viewer, post=post, limit=limit).items
+
+
+def latest_comments(*, viewer: AnyUser, posts: Sequence[Post], per_post: int = 2) -> dict[int, list[Comment]]:
+    """The newest `per_post` top-level comments of each post the viewer may see,
+    oldest first within a post, for feed cards. Two queries (comments, their images)
+    whatever the number of posts."""
+    ids = [post.pk for post in posts]
+    if not ids:
+        return {}
+    rows = (
+        Comment.objects.filter(
+            post_id__in=visible_posts(viewer).filter(pk__in=ids).values("pk"),
+            deleted_at__isnull=True,
+            parent__isnull=True,
+        )
+        .annotate(
+            rank=Window(RowNumber(), partition_by=F("post_id"), order_by=[F("created_at").desc(), F("id").desc()])
+        )
+        .filter(rank__lte=per_post)
+        .select_related(*COMMENT_RELATED)
+        .prefetch_related(Prefetch("images", queryset=Attachment.objects.order_by("position", "id")))
+        .order_by("post_id", "created_at", "id")
+    )
+    found: dict[int, list[Comment]] = {pk: [] for pk in ids}
+    for comment in rows:
+        found[comment.post_id].append(comment)
+    return found
+
+
+def post_revisions(*, viewer: AnyUser, post: Post) -> list[PostRevision]:
+    """Earlier texts of a visible post, newest first (the current text is on the post).
+    NotFound when the viewer may not see the post."""
+    check_view_post(viewer, post)
+    return list(PostRevision.objects.filter(post=post).select_related("edited_by").order_by("-created_at", "-id"))
+
+
+def seen_counts(*, viewer: AnyUser, post_ids: Iterable[int]) -> dict[int, int]:
+    """How many people (the author aside) have seen each of the viewer's own posts
+    among `post_ids`. Other people's posts are left out: only authors see the count.
+    One query."""
+    if not is_signed_in(viewer):
+        return {}
+    rows = (
+        Post.objects.filter(pk__in=list(post_ids), author_id=viewer.pk, deleted_at__isnull=True)
+        .annotate(n=Count("views", filter=~Q(views__user_id=viewer.pk)))
+        .values_list("pk", "n")
+    )
+    return dict(rows)
+
+
+@dataclass(frozen=True)
+class MentionCandidate:
+    kind: str  # "person" | "community"
+    id: int
+    handle: str  # what follows the "@" when inserted: "ada" or "c/design"
+    label: str  # display name or community name
+    detail: str  # job title, or community visibility
+
+
+MIN_PREFIX = 1
+MAX_PREFIX = 100
+
+
+def mention_candidates(*, viewer: AnyUser, prefix: str, limit: int = 8) -> list[MentionCandidate]:
+    """People and communities whose name or handle starts with (people: contains) the
+    prefix, for @-autocomplete. Only active people the viewer may see and communities
+    the viewer may read; nothing for an empty prefix. Two queries."""
+    prefix = prefix.strip().lstrip("@")[:MAX_PREFIX]
+    if len(prefix) < MIN_PREFIX or not is_signed_in(viewer):
+        return []
+    folded = fold(prefix)
+    candidates: list[MentionCandidate] = []
+    community_prefix = prefix[2:] if prefix.lower().startswith("c/") else prefix
+    if not prefix.lower().startswith("c/"):
+        people = (
+            people_visible_to(viewer)
+            .filter(Q(search_text__contains=folded) | Q(user__email__istartswith=prefix), user__is_active=True)
+            .order_by("sort_name", "user_id")[:limit]
+        )
+        for profile in people:
+            user = profile.user
+            candidates.append(
+                MentionCandidate("person", user.pk, user.email.rsplit("@", 1)[0], user.display_name, profile.title)
+            )
+    if community_prefix and len(candidates) < limit:
+        communities = (
+            Community.objects.filter(pk__in=readable_community_ids(viewer), deleted_at__isnull=True)
+            .filter(Q(slug__istartswith=community_prefix) | Q(name__icontains=community_prefix))
+            .order_by("name", "id")[: limit - len(candidates)]
+        )
+        for community in communities:
+            candidates.append(
+                MentionCandidate("community", community.pk, f"c/{community.slug}", community.name, community.visibility)
+            )
+    return candidates
+
+
+def topic_get(*, viewer: AnyUser, slug: str) -> Topic:
+    """A topic the viewer has a reason to know: it tags a post they may see, or they
+    follow it. Sets `visible_post_count` (posts the viewer may see) and `is_followed`.
+    NotFound otherwise, so a topic used only in a secret community stays secret.
+    Three queries."""
+    topic = Topic.objects.filter(slug=slug).first() if is_signed_in(viewer) else None
+    if topic is None:
+        raise NotFound()
+    count = visible_posts(viewer).filter(topics=topic).count()
+    followed = TopicFollow.objects.filter(topic=topic, user_id=viewer.pk or 0).exists()
+    if not count and not followed:
+        raise NotFound()
+    topic.visible_post_count = count  # type: ignore[attr-defined]
+    topic.is_followed = followed  # type: ignore[attr-defined]
+    return topic
+
+
+def followed_topic_ids(*, viewer: AnyUser) -> QuerySet[TopicFollow, int]:
+    """Ids of the topics the viewer follows (a subquery for feeds)."""
+    return TopicFollow.objects.filter(user_id=viewer.pk or 0).values_list("topic_id", flat=True)

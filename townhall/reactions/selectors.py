@@ -1,0 +1,76 @@
+"""Reads of reactions, always for a viewer and only on targets they may see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+
+from townhall.accounts.permissions import AnyUser, is_signed_in
+from townhall.core.pagination import Page, paginate
+from townhall.reactions import registry
+from townhall.reactions.models import Reaction, ReactionKind
+from townhall.reactions.permissions import check_see_target
+
+
+@dataclass
+class Summary:
+    counts: dict[str, int] = field(default_factory=dict)  # kind -> number, kinds with none left out
+    total: int = 0
+    mine: str | None = None  # the viewer's own reaction
+
+
+def reaction_summaries(*, viewer: AnyUser, target_type: str, target_ids: Iterable[int]) -> dict[int, Summary]:
+    """Counts per kind, total and the viewer's own reaction for each target the viewer
+    may see (hidden targets are left out). Two queries whatever the number of targets
+    (visibility, then one grouped count). NotFound for an unknown type."""
+    target = registry.get(target_type)
+    ids = list(dict.fromkeys(target_ids))
+    if not ids or not is_signed_in(viewer):
+        return {}
+    visible = target.visible_ids(viewer, ids)
+    summaries = {target_id: Summary() for target_id in ids if target_id in visible}
+    if not summaries:
+        return {}
+    rows = (
+        Reaction.objects.filter(target_type=target_type, target_id__in=list(summaries))
+        .values("target_id", "kind")
+        .annotate(n=Count("id"), mine=Count("id", filter=Q(user_id=viewer.pk)))
+        .order_by()
+    )
+    for row in rows:
+        summary = summaries[row["target_id"]]
+        summary.counts[row["kind"]] = row["n"]
+        summary.total += row["n"]
+        if row["mine"]:
+            summary.mine = row["kind"]
+    order = {kind: index for index, kind in enumerate(ReactionKind.values)}
+    for summary in summaries.values():
+        summary.counts = dict(sorted(summary.counts.items(), key=lambda item: (-item[1], order.get(item[0], 99))))
+    return summaries
+
+
+def reaction_summary(*, viewer: AnyUser, target_type: str, target_id: int) -> Summary:
+    """One target's summary; NotFound when the viewer may not see it."""
+    check_see_target(viewer, target_type, target_id)
+    return reaction_summaries(viewer=viewer, target_type=target_type, target_ids=[target_id]).get(target_id, Summary())
+
+
+def reactors(
+    *,
+    viewer: AnyUser,
+    target_type: str,
+    target_id: int,
+    kind: str | None = None,
+    cursor: str | None = None,
+    limit: int = 24,
+) -> Page[Reaction]:
+    """Who reacted to a target the viewer may see (optionally one kind), newest first,
+    with each person and profile loaded. Two queries per page (visibility, the page).
+    NotFound for a hidden or missing target; ValidationFailed for a bad cursor or limit."""
+    check_see_target(viewer, target_type, target_id)
+    rows = Reaction.objects.filter(target_type=target_type, target_id=target_id).select_related("user", "user__profile")
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    return paginate(rows, order=("-created_at", "-id"), cursor=cursor, limit=limit)
