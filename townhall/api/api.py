@@ -16,8 +16,12 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from townhall.accounts.api import router as accounts_router
 from townhall.accounts.api_auth import SessionAuth, TokenAuth
+from townhall.communities.api import router as communities_router
 from townhall.core.errors import PermissionDenied, TownhallError
 from townhall.directory.api import router as directory_router
+from townhall.feed.api import router as feed_router
+from townhall.posts.api import router as posts_router
+from townhall.reactions.api import router as reactions_router
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +86,10 @@ api = NinjaAPI(
 )
 api.add_router("", accounts_router)
 api.add_router("", directory_router)
+api.add_router("/communities", communities_router)
+api.add_router("", posts_router)
+api.add_router("", reactions_router)
+api.add_router("", feed_router)
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, object]:

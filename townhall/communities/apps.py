@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class CommunitiesConfig(AppConfig):
     name = "townhall.communities"
     label = "communities"
+    verbose_name = "Communities"
+
+    def ready(self) -> None:
+        from townhall.accounts.hooks import on_user_created
+        from townhall.communities.sync import department_changed, run_bulk_sync, user_created
+        from townhall.directory.hooks import on_bulk_directory_change, on_department_changed
+
+        # Runs after directory's own hook (INSTALLED_APPS order), so the profile exists.
+        on_user_created(user_created)
+        on_department_changed(department_changed)
+        on_bulk_directory_change(run_bulk_sync)

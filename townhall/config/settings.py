@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials.apps.SimpleAppConfig",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "townhall.core",
     "townhall.media",
     "townhall.accounts",
@@ -36,6 +38,7 @@ INSTALLED_APPS = [
     "townhall.reactions",
     "townhall.posts",
     "townhall.feed",
+    "townhall.demo",
     "townhall.api",
 ]
 
@@ -113,6 +116,10 @@ def _database() -> dict[str, object]:
 
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work goes through a queue in the database, tests included (no immediate
+# backend): `townhall worker` (or the one `townhall serve` starts) runs it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 if ENV.redis_url:
     CACHES = {

@@ -5,7 +5,9 @@ from townhall.api.api import api
 urlpatterns = [
     path("", include("townhall.core.urls")),
     path("", include("townhall.feed.urls")),
+    path("posts/", include("townhall.feed.urls_posts")),
     path("", include("townhall.accounts.urls")),
+    path("", include("townhall.communities.urls")),
     path("people/", include("townhall.directory.urls")),
     path("manage/import/", include("townhall.directory.urls_import")),
     path("api/v1/", api.urls),

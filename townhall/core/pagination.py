@@ -7,6 +7,7 @@ served. Ordering must end with a unique column (usually `id`) so rows never repe
 from __future__ import annotations
 
 import base64
+import math
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +43,9 @@ def _decode(cursor: str, size: int) -> list[Any]:
         raise ValidationFailed("The cursor is not valid; start again from the first page.") from exc
     if not isinstance(values, list) or len(values) != size:
         raise ValidationFailed("The cursor is not valid; start again from the first page.")
-    if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+    if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
+        raise ValidationFailed("The cursor is not valid; start again from the first page.")
+    if any(isinstance(v, float) and not math.isfinite(v) for v in values):
         raise ValidationFailed("The cursor is not valid; start again from the first page.")
     return values
 

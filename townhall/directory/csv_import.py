@@ -39,6 +39,7 @@ from django.utils import timezone
 from townhall.accounts.models import Role, User
 from townhall.accounts.permissions import check_administer
 from townhall.core.errors import ValidationFailed
+from townhall.directory.hooks import run_bulk_directory_change
 from townhall.directory.models import Department, Location, Profile, Tag, Team
 from townhall.directory.services import clean_tags
 from townhall.directory.text import search_text_for
@@ -842,4 +843,7 @@ def _run(text: str, actor: User, report: ImportReport, *, write: bool) -> None:
     report.rows = _results(plan)
     if write:
         _apply(plan)
+        # Bulk writes skip the per-person hooks: let dependants (department
+        # communities) resync once, inside the same transaction.
+        run_bulk_directory_change()
         report.applied = True

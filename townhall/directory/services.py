@@ -13,6 +13,7 @@ from townhall.accounts.models import User
 from townhall.accounts.permissions import check_edit_profile
 from townhall.accounts.services import user_update_names
 from townhall.core.errors import ValidationFailed
+from townhall.directory.hooks import run_department_changed
 from townhall.directory.models import Department, Location, Profile, Tag, Team
 from townhall.directory.permissions import can_view_person
 from townhall.directory.selectors import timezone_names
@@ -272,6 +273,7 @@ def profile_update(*, actor: User, person: User, changes: ProfileChanges, avatar
     try:
         with transaction.atomic():
             profile = Profile.objects.select_for_update().get(user=person)
+            old_department_id = profile.department_id
             if changes.full_name is not None or changes.preferred_name is not None:
                 user_update_names(
                     actor=actor,
@@ -313,6 +315,8 @@ def profile_update(*, actor: User, person: User, changes: ProfileChanges, avatar
             elif changes.remove_avatar:
                 profile.avatar = ""  # type: ignore[assignment]
             profile.save()
+            # Department communities follow the directory, in this same transaction.
+            run_department_changed(person.pk, old_department_id, profile.department_id)
             if skills is not None:
                 profile.skills.set(_tags(skills))
             if interests is not None:

@@ -18,6 +18,7 @@ from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from townhall.core.pagination import Page
 from townhall.directory.forms import PeopleSearchForm, ProfileForm
 from townhall.directory.models import Profile
+from townhall.directory.follows import can_follow, is_following
 from townhall.directory.permissions import can_edit_person
 from townhall.directory.selectors import (
     filter_choices,
@@ -136,6 +137,8 @@ def profile(request: HttpRequest, user_id: int) -> HttpResponse:
             "clock": person_clock(profile=person, viewer_zone=viewer_zone),
             "is_self": viewer.pk == person.user_id,
             "can_edit": can_edit_person(viewer, person.user),
+            "can_follow": can_follow(viewer, person.user),
+            "following": is_following(viewer=viewer, person=person.user),
         },
     )
 

@@ -28,16 +28,23 @@ POST_RELATED = ("author", "author__profile", "community", "profile_user", "link_
 COMMENT_RELATED = ("author", "author__profile")
 
 
+def _visibility(viewer: AnyUser, prefix: str = "") -> Q | None:
+    """The oracle as a filter on post fields (`prefix` = "post__" for rows that
+    belong to a post), or None when the viewer may see nothing."""
+    if not is_signed_in(viewer):
+        return None
+    on_profile = Q(**{f"{prefix}community__isnull": True})
+    if not can_browse_directory(viewer):
+        on_profile &= Q(**{f"{prefix}author_id": viewer.pk}) | Q(**{f"{prefix}profile_user_id": viewer.pk})
+    readable = Q(**{f"{prefix}community_id__in": readable_community_ids(viewer)})
+    return Q(**{f"{prefix}deleted_at__isnull": True}) & (readable | on_profile)
+
+
 def visible_posts(viewer: AnyUser) -> QuerySet[Post]:
     """Posts the viewer may see: not deleted, and in a community they may read, or on
     a profile (every signed-in non-guest; a guest only their own). Unordered."""
-    posts = Post.objects.filter(deleted_at__isnull=True)
-    if not is_signed_in(viewer):
-        return posts.none()
-    on_profile = Q(community__isnull=True)
-    if not can_browse_directory(viewer):
-        on_profile &= Q(author_id=viewer.pk) | Q(profile_user_id=viewer.pk)
-    return posts.filter(Q(community_id__in=readable_community_ids(viewer)) | on_profile)
+    condition = _visibility(viewer)
+    return Post.objects.none() if condition is None else Post.objects.filter(condition)
 
 
 def with_details(posts: QuerySet[Post]) -> QuerySet[Post]:
@@ -83,11 +90,15 @@ def post_for_action(*, viewer: AnyUser, post_id: int) -> Post:
 
 def _visible_comments(viewer: AnyUser) -> QuerySet[Comment]:
     """Comments the viewer may see: on a visible post, not deleted, and not a reply
-    under a deleted comment."""
+    under a deleted comment. The post's visibility is joined, not a subquery over
+    every visible post, so looking up a few comments stays cheap."""
+    condition = _visibility(viewer, "post__")
+    if condition is None:
+        return Comment.objects.none()
     return Comment.objects.filter(
+        condition,
         Q(parent__isnull=True) | Q(parent__deleted_at__isnull=True),
         deleted_at__isnull=True,
-        post__in=visible_posts(viewer),
     )
 
 

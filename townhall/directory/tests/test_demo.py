@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from townhall.accounts.models import Organisation, Role, User
@@ -124,31 +123,6 @@ def test_demo_build_refuses_a_database_with_people(var_dir, member):
 def test_demo_reuses_a_saved_password(var_dir):
     (var_dir / "demo-credentials.txt").write_text("Sign in at x as y with password kept-secret-123\n")
     assert build_demo(people=60).password == "kept-secret-123"
-
-
-@pytest.mark.django_db
-def test_demo_command_if_empty_is_idempotent(var_dir, capsys):
-    call_command("demo", "--people", "80", "--seed", "5", "--if-empty")
-    first = capsys.readouterr().out
-    password = saved_password(var_dir / "demo-credentials.txt")
-    assert f"as {ADMIN_EMAIL} or {MEMBER_EMAIL} with password {password}" in first
-    assert User.objects.count() == 80
-
-    call_command("demo", "--if-empty")
-    second = capsys.readouterr().out
-    assert second.startswith("Demo data already loaded")
-    assert f"with password {password}" in second
-    assert User.objects.count() == 80
-
-    with pytest.raises(CommandError, match="already has people"):
-        call_command("demo")
-
-
-@pytest.mark.django_db
-def test_demo_command_reports_bad_sizes(var_dir):
-    with pytest.raises(CommandError, match="between 50"):
-        call_command("demo", "--people", "5")
-    assert not User.objects.exists()
 
 
 @pytest.mark.django_db

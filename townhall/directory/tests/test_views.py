@@ -394,8 +394,9 @@ def test_profile_query_count_is_bounded(member: User, member_client: Client) -> 
         assert member_client.get(profile_url(lead)).status_code == 200
 
     # Session, user, organisation, the viewer's own profile; the profile with its
-    # skills and interests; one per manager above; the reports, however many.
-    assert len(captured) <= 10, [q["sql"] for q in captured]
+    # skills and interests; one per manager above; the reports, however many; whether
+    # the viewer follows them.
+    assert len(captured) <= 11, [q["sql"] for q in captured]
 
 
 # --- Editing a profile ----------------------------------------------------------------

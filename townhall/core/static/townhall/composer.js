@@ -100,7 +100,10 @@
   function grow(area) {
     if (!area.hasAttribute("data-autogrow")) return;
     area.style.height = "auto";
-    area.style.height = Math.min(area.scrollHeight + 2, 480) + "px";
+    var wanted = area.scrollHeight + 2;
+    area.style.height = Math.min(wanted, 480) + "px";
+    // No scrollbar (and no room kept for one) until the text outgrows the box.
+    area.style.overflowY = wanted > 480 ? "auto" : "hidden";
   }
 
   // --- @mention / #topic autocomplete -------------------------------------------------
@@ -300,7 +303,7 @@
     scope.forEach(function (el) {
       if (el.matches("[data-md-toolbar]")) initToolbar(el);
       else if (el.matches("[data-add-image]")) initImageButton(el);
-      else if (el.matches("textarea[data-autogrow]") && el.value) grow(el);
+      else if (el.matches("textarea[data-autogrow]")) grow(el);
     });
   }
 
