@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.test-$(HASH)
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/townhall
 XDIST ?= -n 2
 
-.PHONY: run test install lint check-schema test-sqlite test-postgres test-browser chromium bench clean
+.PHONY: run test install lint check-schema test-sqlite test-postgres test-browser chromium bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ run: $(RUN_STAMP)
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  echo "Installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-noto-color-emoji >/dev/null; \
 	fi
 
 lint: $(TEST_STAMP)
@@ -53,8 +53,13 @@ test-postgres: $(TEST_STAMP)
 
 test: lint test-sqlite test-postgres
 
+# Benchmarks (bench/README.md): not part of `make test`. `make bench` generates the
+# full dataset into var/bench/ on first use (a few minutes), then measures.
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
+
+bench-smoke: $(TEST_STAMP)
+	$(BIN)/python -m bench.run --size smoke
 
 clean:
 	rm -rf $(VENV) build *.egg-info
