@@ -299,7 +299,9 @@ def test_import_queries_do_not_grow_with_rows(admin, django_assert_max_num_queri
         f"p{i}@example.com,Person {i},Dept {i % 5},Team {i % 3},City {i % 4},{'p0@example.com' if i else ''},S{i % 7};Shared\n"
         for i in range(300)
     )
-    with django_assert_max_num_queries(40):
+    # The import itself takes ~40; the department-community resync it triggers costs a
+    # few per department (5 here), never per row.
+    with django_assert_max_num_queries(80):
         report = import_people(
             actor=admin, data="email,name,department,team,location,manager_email,skills\n" + rows, dry_run=False
         )
