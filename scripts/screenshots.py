@@ -8,6 +8,7 @@ writes PNGs to docs/screenshots/.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -21,7 +22,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 def main() -> None:
     base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
-    line = (ROOT / "var" / "demo-credentials.txt").read_text()
+    var_dir = Path(os.environ.get("TOWNHALL_VAR_DIR", ROOT / "var"))
+    line = (var_dir / "demo-credentials.txt").read_text()
     password = re.search(r"password (\S+)", line).group(1)  # type: ignore[union-attr]
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -43,6 +45,14 @@ def main() -> None:
                 page.get_by_role("button", name="I accept the guidelines").click()
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(OUT / f"{label}-home.png"))
+            page.goto(f"{base}/communities/")
+            page.screenshot(path=str(OUT / f"{label}-communities.png"))
+            page.locator("main a[href^='/c/']").first.click()
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(OUT / f"{label}-community.png"))
+            page.locator("#feed-list a[href^='/posts/']").first.click()
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(OUT / f"{label}-post.png"), full_page=label == "desktop")
             page.goto(f"{base}/people/?q=eng")
             page.screenshot(path=str(OUT / f"{label}-directory.png"))
             page.locator("#people-results a.person-name").nth(3).click()
