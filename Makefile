@@ -38,8 +38,8 @@ chromium:
 	fi
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check townhall tests scripts conftest.py
-	$(BIN)/ruff format --check townhall tests scripts conftest.py
+	$(BIN)/ruff check townhall tests scripts bench conftest.py
+	$(BIN)/ruff format --check townhall tests scripts bench conftest.py
 	$(BIN)/lint-imports
 	$(BIN)/mypy townhall
 	$(BIN)/townhall makemigrations --check --dry-run

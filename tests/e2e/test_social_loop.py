@@ -30,7 +30,11 @@ def world(db):
     cora = UserFactory(email="cora@acme.example", full_name="Cora Chief")
     guild = community_create(actor=sanjay, name="Platform Guild", description="Builders of the platform.")
     falcon = community_create(
-        actor=cora, name=f"Project Falcon {CANARY}", description=f"Acquisition {CANARY}", visibility="secret", kind="project"
+        actor=cora,
+        name=f"Project Falcon {CANARY}",
+        description=f"Acquisition {CANARY}",
+        visibility="secret",
+        kind="project",
     )
     secret_post = post_create(actor=cora, community=falcon, body=f"Board pack {CANARY} #falcon{CANARY.lower()}")
     comment_create(actor=cora, post=secret_post, body=f"Reply {CANARY}")
@@ -66,7 +70,9 @@ def test_join_post_comment_react_and_feeds(world, desktop, browser, live_server,
     desktop.goto("/c/platform-guild/")
 
     # Post with a mention, a topic and an image (with alt text).
-    page.locator("#composer textarea[name=body]").fill("Shipping the new build pipeline today, thanks @sanjay! #kubernetes")
+    page.locator("#composer textarea[name=body]").fill(
+        "Shipping the new build pipeline today, thanks @sanjay! #kubernetes"
+    )
     page.locator("#composer summary", has_text="Add images").click()
     page.locator("#composer input[type=file]").first.set_input_files(_photo(tmp_path))
     page.locator("#composer input[type=text]").first.fill("Whiteboard sketch of the pipeline")
@@ -107,8 +113,16 @@ def test_join_post_comment_react_and_feeds(world, desktop, browser, live_server,
 def test_secret_community_leaves_no_trace_for_a_non_member(world, desktop):
     page = desktop.page
     _sign_in(desktop, "mia@acme.example")
-    for path in ("/", "/?order=top", "/company", "/communities/", "/communities/?q=falcon", "/people/",
-                 f"/topics/falcon{CANARY.lower()}/", f"/people/{world['mia'].pk}/posts/"):
+    for path in (
+        "/",
+        "/?order=top",
+        "/company",
+        "/communities/",
+        "/communities/?q=falcon",
+        "/people/",
+        f"/topics/falcon{CANARY.lower()}/",
+        f"/people/{world['mia'].pk}/posts/",
+    ):
         desktop.goto(path)
         assert CANARY not in page.content(), path
     # The secret community's address answers exactly like one that never existed.
@@ -119,8 +133,14 @@ def test_secret_community_leaves_no_trace_for_a_non_member(world, desktop):
     desktop.audit()
     assert secret.status == missing.status == 404
     assert secret_body == page.locator("main").inner_text()
-    for path in ("/api/v1/feed/home", "/api/v1/feed/home?order=top", "/api/v1/communities?q=falcon",
-                 f"/api/v1/communities/{world['falcon'].slug}", "/api/v1/mentions?q=fal", f"/api/v1/topics/falcon{CANARY.lower()}"):
+    for path in (
+        "/api/v1/feed/home",
+        "/api/v1/feed/home?order=top",
+        "/api/v1/communities?q=falcon",
+        f"/api/v1/communities/{world['falcon'].slug}",
+        "/api/v1/mentions?q=fal",
+        f"/api/v1/topics/falcon{CANARY.lower()}",
+    ):
         response = page.request.get(desktop.base_url + path)
         assert response.status in {200, 404}, (path, response.status)
         assert CANARY not in response.text(), path

@@ -1212,12 +1212,7 @@ _MEDIA_BUG = (
     "is_authenticated is checked), so images of hidden posts and comments (secret or private community, "
     "deleted post) stay readable by URL for non-members, former members and site moderators"
 )
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {
-    ("core:media", state, role): _MEDIA_BUG
-    for state in ("private", "secret", "deleted_post")
-    for role, level in LEVELS[state].items()
-    if level in ("none", "view")
-}
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
 
 
 # --- running cases -------------------------------------------------------------------------

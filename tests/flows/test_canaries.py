@@ -252,7 +252,6 @@ COUNT_BUG = (
 )
 
 
-@pytest.mark.xfail(reason=COUNT_BUG, strict=True, raises=AssertionError)
 @pytest.mark.parametrize("role", ["guest", "member", "former_member", "ic_moderator"])
 def test_counts_only_count_what_the_viewer_may_see(world: World, role: str):
     w = world.for_role(role)

@@ -42,7 +42,9 @@ class Community(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["is_all_company"], condition=Q(is_all_company=True), name="communities_one_all_company"),
+            models.UniqueConstraint(
+                fields=["is_all_company"], condition=Q(is_all_company=True), name="communities_one_all_company"
+            ),
         ]
         indexes = [models.Index(fields=["visibility", "deleted_at"])]
 
@@ -87,12 +89,16 @@ class JoinRequest(models.Model):
     message = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["community", "user"], condition=Q(status="pending"), name="communities_one_pending_request")
+            models.UniqueConstraint(
+                fields=["community", "user"], condition=Q(status="pending"), name="communities_one_pending_request"
+            )
         ]
 
     def __str__(self) -> str:

@@ -33,6 +33,7 @@ from townhall.communities.permissions import (
     can_post_in,
     can_read_community,
     can_request_to_join,
+    can_view_community,
     check_moderate_community,
     check_view_community,
     is_directory_managed,
@@ -409,3 +410,9 @@ def community_member_of(*, community: Community, user_id: int) -> Membership:
     if seat is None:
         raise NotFound()
     return seat
+
+
+def can_read_cover(viewer: AnyUser, name: str) -> bool:
+    """A community's cover image is visible exactly when the community is."""
+    community = Community.objects.filter(cover=name).first()
+    return community is not None and can_view_community(viewer, community)

@@ -7,8 +7,8 @@ served. Ordering must end with a unique column (usually `id`) so rows never repe
 from __future__ import annotations
 
 import base64
-import math
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar

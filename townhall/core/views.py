@@ -7,6 +7,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import render
 from django.utils._os import safe_join
 
+from townhall.core import media_access
+
 
 def _error(request: HttpRequest, status: int, heading: str, detail: str) -> HttpResponse:
     if request.path.startswith("/api/"):
@@ -55,8 +57,7 @@ def media(request: HttpRequest, path: str) -> FileResponse:
     Only re-encoded images are stored under media; still, never let the browser
     sniff a type or run anything inline.
     """
-    # Everything but the organisation's logo is for signed-in people only.
-    if not path.startswith("org/") and not request.user.is_authenticated:
+    if not media_access.can_read(request.user, path):
         raise Http404
     try:
         full = safe_join(str(settings.MEDIA_ROOT), path)

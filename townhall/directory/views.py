@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from townhall.accounts.models import User
 from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from townhall.core.pagination import Page
+from townhall.directory.follows import can_follow, is_following
 from townhall.directory.forms import PeopleSearchForm, ProfileForm
 from townhall.directory.models import Profile
-from townhall.directory.follows import can_follow, is_following
 from townhall.directory.permissions import can_edit_person
 from townhall.directory.selectors import (
     filter_choices,

@@ -8,7 +8,9 @@ class PostsConfig(AppConfig):
     def ready(self) -> None:
         # Posts and comments take reactions; the reactions app knows them only through
         # this registration (it imports no content app).
+        from townhall.core import media_access
         from townhall.posts.selectors import (
+            can_read_attachment,
             reactable_comment_ids,
             reactable_post_ids,
             visible_comment_ids,
@@ -16,6 +18,8 @@ class PostsConfig(AppConfig):
         )
         from townhall.posts.services import refresh_comment_reactions, refresh_engagement
         from townhall.reactions.registry import TargetType, register
+
+        media_access.register("posts/", can_read_attachment)
 
         register(
             TargetType(

@@ -293,3 +293,14 @@ def topic_get(*, viewer: AnyUser, slug: str) -> Topic:
 def followed_topic_ids(*, viewer: AnyUser) -> QuerySet[TopicFollow, int]:
     """Ids of the topics the viewer follows (a subquery for feeds)."""
     return TopicFollow.objects.filter(user_id=viewer.pk or 0).values_list("topic_id", flat=True)
+
+
+def can_read_attachment(viewer: AnyUser, name: str) -> bool:
+    """Whether the viewer may fetch a stored post or comment image: only when they
+    may see the post (and the comment) it belongs to. One or two queries."""
+    attachment = Attachment.objects.filter(image=name).values("post_id", "comment_id").first()
+    if attachment is None:
+        return False
+    if attachment["comment_id"]:
+        return _visible_comments(viewer).filter(pk=attachment["comment_id"]).exists()
+    return visible_posts(viewer).filter(pk=attachment["post_id"]).exists()

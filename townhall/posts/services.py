@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from townhall.accounts.models import User
 from townhall.accounts.permissions import AnyUser, is_signed_in
-from townhall.communities.models import Community
+from townhall.communities.models import Community, Visibility
 from townhall.communities.permissions import can_post_in, check_view_community
 from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from townhall.core.markdown import iter_urls
@@ -171,7 +171,15 @@ def refresh_engagement(post_id: int) -> None:
         return
     comments = _live_comments(post_id)
     reactions = Reaction.objects.filter(target_type="post", target_id=post_id).count()
-    shares = Post.objects.filter(shared_post_id=post_id, deleted_at__isnull=True).count()
+    # Only shares everyone may see count: a share inside a private or secret community
+    # is hidden content, and a number that included it would tell outsiders it exists.
+    shares = (
+        Post.objects.filter(shared_post_id=post_id, deleted_at__isnull=True)
+        .filter(
+            Q(community__isnull=True) | Q(community__visibility=Visibility.PUBLIC, community__deleted_at__isnull=True)
+        )
+        .count()
+    )
     Post.objects.filter(pk=post_id).update(
         comment_count=comments,
         reaction_count=reactions,

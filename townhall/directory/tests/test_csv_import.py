@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import codecs
-import time
 
 import pytest
 from django.contrib.auth.models import AnonymousUser

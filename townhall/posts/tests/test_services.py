@@ -391,11 +391,15 @@ def test_post_pin_site_moderator_and_archived(world: World) -> None:
 
 def test_post_share_creates_a_new_post_and_counts(world: World) -> None:
     original = post_create(actor=world.author, body="original", community=world.public)
-    share = post_share(actor=world.author, post=original, community=world.private, body="look #here")
-    assert share.shared_post == original and share.community == world.private
+    share = post_share(actor=world.author, post=original, community=world.public, body="look #here")
+    assert share.shared_post == original and share.community == world.public
     original.refresh_from_db()
     assert original.share_count == 1
     assert original.hot_score == pytest.approx(hot_score(original.created_at, 0, 0, 1))
+    # A share inside a private community is hidden content: it is not counted.
+    post_share(actor=world.author, post=original, community=world.private, body="members only")
+    original.refresh_from_db()
+    assert original.share_count == 1
     post_delete(actor=world.author, post=share)
     original.refresh_from_db()
     assert original.share_count == 0
