@@ -8,14 +8,13 @@ posts seen (clients do that with `POST /posts/seen` for what they show).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
 
 from townhall.accounts.api_auth import current_user
 from townhall.accounts.schemas import Id, error_responses
-from townhall.communities.models import Community
 from townhall.communities.selectors import all_company, community_get
 from townhall.core.errors import ValidationFailed
 from townhall.core.pagination import Page
@@ -38,12 +37,9 @@ from townhall.feed.selectors import (
     profile_feed,
     topic_feed,
 )
-from townhall.posts.models import Attachment, Post
+from townhall.posts.api import community_ref, images_out, person_ref, preview_out
+from townhall.posts.models import Post
 from townhall.posts.schemas import (
-    CommunityRefOut,
-    ImageOut,
-    LinkPreviewOut,
-    PersonRefOut,
     PostOut,
     SharedPostOut,
     TopicRefOut,
@@ -59,56 +55,20 @@ CURSOR_INVALID = "The cursor is not valid; start again from the first page."
 # --- presenting cards --------------------------------------------------------------------
 
 
-def _person(user: object) -> PersonRefOut:
-    profile = getattr(user, "profile", None)
-    avatar = profile.avatar if profile is not None and profile.avatar else None
-    return PersonRefOut(id=user.pk, display_name=user.display_name, avatar_url=avatar.url if avatar else None)  # type: ignore[attr-defined]
-
-
-def _community(community: Community | None) -> CommunityRefOut | None:
-    if community is None:
-        return None
-    return CommunityRefOut(
-        id=community.pk,
-        slug=community.slug,
-        name=community.name,
-        visibility=community.visibility,
-        is_all_company=community.is_all_company,
-    )
-
-
-def _images(images: Sequence[Attachment]) -> list[ImageOut]:
-    return [ImageOut(id=a.pk, url=a.image.url, alt_text=a.alt_text, width=a.width, height=a.height) for a in images]
-
-
-def _preview(post: Post) -> LinkPreviewOut | None:
-    preview = post.link_preview if post.link_preview_id else None
-    if preview is None:
-        return None
-    return LinkPreviewOut(
-        url=preview.url,
-        status=preview.status,
-        title=preview.title,
-        description=preview.description,
-        site_name=preview.site_name,
-        image_url=preview.image.url if preview.image else None,
-    )
-
-
 def _shared(card: PostCard) -> SharedPostOut | None:
     original = card.shared
     if original is None:
         return None
     return SharedPostOut(
         id=original.pk,
-        author=_person(original.author),
-        community=_community(original.community),
-        profile_user=_person(original.profile_user) if original.profile_user_id else None,
+        author=person_ref(original.author),
+        community=community_ref(original.community),
+        profile_user=person_ref(original.profile_user) if original.profile_user else None,
         body=original.body,
         body_html=original.body_html,
         created_at=original.created_at,
         edited_at=original.edited_at,
-        images=_images(card.shared_images),
+        images=images_out(card.shared_images),
         topics=[TopicRefOut(slug=t.slug, name=t.name) for t in original.topics.all()],
         link_url=original.link_url,
     )
@@ -121,18 +81,18 @@ def card_out(card: PostCard) -> PostOut:
     return PostOut(
         id=post.pk,
         kind=post.kind,
-        author=_person(post.author),
-        community=_community(post.community),
-        profile_user=_person(post.profile_user) if post.profile_user_id else None,
+        author=person_ref(post.author),
+        community=community_ref(post.community),
+        profile_user=person_ref(post.profile_user) if post.profile_user else None,
         body=post.body,
         body_html=post.body_html,
         created_at=post.created_at,
         edited_at=post.edited_at,
         pinned=post.pinned_at is not None,
-        images=_images(card.images),
+        images=images_out(card.images),
         topics=[TopicRefOut(slug=t.slug, name=t.name) for t in card.topics],
         link_url=post.link_url,
-        link_preview=_preview(post),
+        link_preview=preview_out(post),
         shared_post=_shared(card),
         shared_post_unavailable=card.shared_unavailable,
         comment_count=post.comment_count,
@@ -233,7 +193,7 @@ def person_follow_put(request: HttpRequest, user_id: Path[Id]) -> FollowStateOut
     viewer = current_user(request)
     person = person_get(viewer=viewer, user_id=user_id).user
     person_follow(actor=viewer, person=person)
-    return FollowStateOut(person=_person(person), following=True)
+    return FollowStateOut(person=person_ref(person), following=True)
 
 
 @router.delete(
@@ -258,7 +218,7 @@ def person_follow_state(request: HttpRequest, user_id: Path[Id]) -> FollowStateO
     """Whether the caller follows this person."""
     viewer = current_user(request)
     person = person_get(viewer=viewer, user_id=user_id).user
-    return FollowStateOut(person=_person(person), following=is_following(viewer=viewer, person=person))
+    return FollowStateOut(person=person_ref(person), following=is_following(viewer=viewer, person=person))
 
 
 @router.get(
@@ -273,5 +233,5 @@ def following_list_get(request: HttpRequest, query: Query[FollowingQueryIn]) -> 
         page = following_list(viewer=current_user(request), cursor=query.cursor, limit=query.limit)
     except ValidationFailed as exc:
         raise ValidationFailed(CURSOR_INVALID, fields={"cursor": [CURSOR_INVALID]}) from exc
-    items = [FollowOut(person=_person(f.followee), followed_at=f.created_at) for f in page.items]
+    items = [FollowOut(person=person_ref(f.followee), followed_at=f.created_at) for f in page.items]
     return FollowingPageOut(items=items, next_cursor=page.next_cursor)

@@ -97,7 +97,7 @@ def person_ref(user: User) -> PersonRefOut:
     return PersonRefOut(id=user.pk, display_name=user.display_name, avatar_url=avatar.url if avatar else None)
 
 
-def _community_ref(community: Community | None) -> CommunityRefOut | None:
+def community_ref(community: Community | None) -> CommunityRefOut | None:
     if community is None:
         return None
     return CommunityRefOut(
@@ -109,7 +109,7 @@ def _community_ref(community: Community | None) -> CommunityRefOut | None:
     )
 
 
-def _images(images: Sequence[Attachment]) -> list[ImageOut]:
+def images_out(images: Sequence[Attachment]) -> list[ImageOut]:
     return [ImageOut(id=a.pk, url=a.image.url, alt_text=a.alt_text, width=a.width, height=a.height) for a in images]
 
 
@@ -117,7 +117,7 @@ def _topics(post: Post) -> list[TopicRefOut]:
     return [TopicRefOut(slug=t.slug, name=t.name) for t in post.topics.all()]
 
 
-def _preview(post: Post) -> LinkPreviewOut | None:
+def preview_out(post: Post) -> LinkPreviewOut | None:
     preview = post.link_preview
     if preview is None:
         return None
@@ -135,13 +135,13 @@ def _shared_out(original: Post) -> SharedPostOut:
     return SharedPostOut(
         id=original.pk,
         author=person_ref(original.author),
-        community=_community_ref(original.community),
+        community=community_ref(original.community),
         profile_user=person_ref(original.profile_user) if original.profile_user else None,
         body=original.body,
         body_html=original.body_html,
         created_at=original.created_at,
         edited_at=original.edited_at,
-        images=_images(list(original.images.all())),
+        images=images_out(list(original.images.all())),
         topics=_topics(original),
         link_url=original.link_url,
     )
@@ -156,17 +156,17 @@ def post_out(viewer: User, post: Post) -> PostOut:
         id=post.pk,
         kind=post.kind,
         author=person_ref(post.author),
-        community=_community_ref(post.community),
+        community=community_ref(post.community),
         profile_user=person_ref(post.profile_user) if post.profile_user else None,
         body=post.body,
         body_html=post.body_html,
         created_at=post.created_at,
         edited_at=post.edited_at,
         pinned=post.pinned_at is not None,
-        images=_images(list(post.images.all())),
+        images=images_out(list(post.images.all())),
         topics=_topics(post),
         link_url=post.link_url,
-        link_preview=_preview(post),
+        link_preview=preview_out(post),
         shared_post=_shared_out(original) if original is not None else None,
         shared_post_unavailable=bool(getattr(post, "shared_unavailable", False)),
         comment_count=post.comment_count,
@@ -192,7 +192,7 @@ def _comment_fields(viewer: User, comment: Comment, summaries: dict[int, Summary
         "body_html": comment.body_html,
         "created_at": comment.created_at,
         "edited_at": comment.edited_at,
-        "images": _images(list(comment.images.all())),
+        "images": images_out(list(comment.images.all())),
         "reply_count": comment.reply_count,
         "reactions": summary_out(summaries.get(comment.pk, Summary())),
         "can_edit": can_edit_comment(viewer, comment),
