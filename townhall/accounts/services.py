@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from functools import partial
+from typing import IO
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -29,6 +30,7 @@ from townhall.accounts.models import ApiToken, Invitation, Organisation, Role, S
 from townhall.accounts.permissions import check_administer
 from townhall.accounts.selectors import hash_secret, organisation_get
 from townhall.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from townhall.media.images import reencode_image
 
 SIGNIN_FAILED = "The email or password is not correct."
 SIGNUP_SALT = "townhall.signup"
@@ -377,7 +379,7 @@ def _clean_domains(domains: list[str]) -> list[str]:
 
 
 def organisation_update(
-    *, actor: User, name: str, allowed_domains: list[str], guidelines: str, logo: object | None = None
+    *, actor: User, name: str, allowed_domains: list[str], guidelines: str, logo: IO[bytes] | None = None
 ) -> Organisation:
     """Update settings. Changed guidelines get a new version every member accepts again."""
     check_administer(actor)
@@ -392,6 +394,8 @@ def organisation_update(
         raise ValidationFailed(
             "The guidelines are too long (20,000 characters at most).", fields={"guidelines": ["Too long."]}
         )
+    # Validated (and re-encoded) before anything is written: a bad logo changes nothing.
+    logo_file = reencode_image(logo, max_side=256, field="logo") if logo else None
     with transaction.atomic():
         org = Organisation.objects.select_for_update().get(pk=organisation_get().pk)
         if guidelines != org.guidelines:
@@ -399,8 +403,8 @@ def organisation_update(
             if actor.guidelines_version_accepted < org.guidelines_version:
                 User.objects.filter(pk=actor.pk).update(guidelines_version_accepted=org.guidelines_version)
         org.name, org.allowed_domains, org.guidelines = name, domains, guidelines
-        if logo is not None:
-            org.logo = logo  # type: ignore[assignment]
+        if logo_file is not None:
+            org.logo = logo_file  # type: ignore[assignment]
         org.save()
     return org
 

@@ -19,7 +19,6 @@ from townhall.accounts.permissions import can_administer
 from townhall.accounts.selectors import organisation_for_request
 from townhall.core.errors import NotFound, TownhallError
 from townhall.core.forms import apply_error
-from townhall.media.images import reencode_image
 
 View = Callable[..., HttpResponse]
 
@@ -161,14 +160,12 @@ def organisation(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                logo = request.FILES.get("logo")
-                logo_file = reencode_image(logo, max_side=256, field="logo") if logo else None
                 services.organisation_update(
                     actor=request.user,
                     name=form.cleaned_data["name"],
                     allowed_domains=form.cleaned_data["allowed_domains"].split(","),
                     guidelines=form.cleaned_data["guidelines"],
-                    logo=logo_file,
+                    logo=request.FILES.get("logo"),
                 )
             except TownhallError as exc:
                 apply_error(form, exc)

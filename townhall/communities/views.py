@@ -25,6 +25,7 @@ from townhall.communities.forms import CommunityForm, CommunitySearchForm, JoinF
 from townhall.communities.models import Community, JoinRequest, Kind
 from townhall.communities.permissions import can_create_community, forget_viewer_state
 from townhall.communities.web import back, community_page, is_htmx, next_url
+from townhall.core.announce import results_status
 from townhall.core.errors import NotFound, TownhallError, ValidationFailed
 from townhall.core.forms import apply_error
 from townhall.core.pagination import Page
@@ -52,12 +53,14 @@ def _card_response(request: AuthedRequest, community: Community, status: str, *,
 
 
 def _status(page: Page[Community], *, more: bool = False) -> str:
-    count = len(page.items)
-    if not count:
-        return "No communities match."
-    noun = "community" if count == 1 else "communities"
-    text = f"{count} more {noun} loaded." if more else f"Showing {count} {noun}."
-    return f"{text} More are available." if page.next_cursor else text
+    return results_status(
+        count=len(page.items),
+        more=more,
+        has_next=bool(page.next_cursor),
+        singular="community",
+        plural="communities",
+        empty="No communities match.",
+    )
 
 
 @login_required

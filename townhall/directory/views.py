@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from townhall.accounts.models import User
+from townhall.core.announce import results_status
 from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from townhall.core.pagination import Page
 from townhall.directory.follows import can_follow, is_following
@@ -41,13 +42,14 @@ def _viewer(request: HttpRequest) -> User:
 
 
 def _status(page: Page[Profile], *, more: bool = False) -> str:
-    """What a screen reader hears after the results change."""
-    count = len(page.items)
-    if not count:
-        return "No one matches."
-    people = "person" if count == 1 else "people"
-    text = f"{count} more {people} loaded." if more else f"Showing {count} {people}."
-    return f"{text} More are available." if page.next_cursor else text
+    return results_status(
+        count=len(page.items),
+        more=more,
+        has_next=bool(page.next_cursor),
+        singular="person",
+        plural="people",
+        empty="No one matches.",
+    )
 
 
 @login_required

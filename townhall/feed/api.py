@@ -37,7 +37,7 @@ from townhall.feed.selectors import (
     profile_feed,
     topic_feed,
 )
-from townhall.posts.api import community_ref, images_out, person_ref, preview_out
+from townhall.posts.api import community_ref, images_out, person_ref, post_fields
 from townhall.posts.models import Post
 from townhall.posts.schemas import (
     PostOut,
@@ -79,25 +79,11 @@ def card_out(card: PostCard) -> PostOut:
     post = card.post
     counts = {option.kind: option.count for option in sorted(card.reacted, key=lambda o: -o.count)}
     return PostOut(
-        id=post.pk,
-        kind=post.kind,
-        author=person_ref(post.author),
-        community=community_ref(post.community),
-        profile_user=person_ref(post.profile_user) if post.profile_user else None,
-        body=post.body,
-        body_html=post.body_html,
-        created_at=post.created_at,
-        edited_at=post.edited_at,
-        pinned=post.pinned_at is not None,
+        **post_fields(post),
         images=images_out(card.images),
         topics=[TopicRefOut(slug=t.slug, name=t.name) for t in card.topics],
-        link_url=post.link_url,
-        link_preview=preview_out(post),
         shared_post=_shared(card),
         shared_post_unavailable=card.shared_unavailable,
-        comment_count=post.comment_count,
-        reaction_count=post.reaction_count,
-        share_count=post.share_count,
         reactions=ReactionSummaryOut(
             counts=counts,
             total=card.reaction_total,

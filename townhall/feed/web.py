@@ -14,6 +14,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from townhall.accounts.http import AuthedRequest
+from townhall.core.announce import results_status
 from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from townhall.core.pagination import Page
 from townhall.feed.selectors import ORDERS, hydrate
@@ -80,11 +81,14 @@ def tabs(base_url: str, order: str) -> list[dict[str, Any]]:
 
 def _status(count: int, *, more: bool, has_next: bool) -> str:
     """What a screen reader hears after a page of posts arrives."""
-    if not count:
-        return "No more posts." if more else "No posts yet."
-    posts = "post" if count == 1 else "posts"
-    text = f"{count} more {posts} loaded." if more else f"Showing {count} {posts}."
-    return f"{text} More are available." if has_next else text
+    return results_status(
+        count=count,
+        more=more,
+        has_next=has_next,
+        singular="post",
+        plural="posts",
+        empty="No more posts." if more else "No posts yet.",
+    )
 
 
 def feed_response(

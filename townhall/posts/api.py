@@ -8,7 +8,7 @@ or topic the caller may not see answers 404 with the same body as a missing one.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest
@@ -147,12 +147,10 @@ def _shared_out(original: Post) -> SharedPostOut:
     )
 
 
-def post_out(viewer: User, post: Post) -> PostOut:
-    """The API view of a post from post_get (shared original attached)."""
-    summary = reaction_summaries(viewer=viewer, target_type="post", target_ids=[post.pk]).get(post.pk, Summary())
-    seen = seen_counts(viewer=viewer, post_ids=[post.pk]).get(post.pk) if post.author_id == viewer.pk else None
-    original = getattr(post, "shared_original", None)
-    return PostOut(
+def post_fields(post: Post) -> dict[str, Any]:
+    """The PostOut fields that come from the post row and its joined relations alone
+    (shared by the post endpoints and the feed's hydrated cards)."""
+    return dict(
         id=post.pk,
         kind=post.kind,
         author=person_ref(post.author),
@@ -163,15 +161,25 @@ def post_out(viewer: User, post: Post) -> PostOut:
         created_at=post.created_at,
         edited_at=post.edited_at,
         pinned=post.pinned_at is not None,
-        images=images_out(list(post.images.all())),
-        topics=_topics(post),
         link_url=post.link_url,
         link_preview=preview_out(post),
-        shared_post=_shared_out(original) if original is not None else None,
-        shared_post_unavailable=bool(getattr(post, "shared_unavailable", False)),
         comment_count=post.comment_count,
         reaction_count=post.reaction_count,
         share_count=post.share_count,
+    )
+
+
+def post_out(viewer: User, post: Post) -> PostOut:
+    """The API view of a post from post_get (shared original attached)."""
+    summary = reaction_summaries(viewer=viewer, target_type="post", target_ids=[post.pk]).get(post.pk, Summary())
+    seen = seen_counts(viewer=viewer, post_ids=[post.pk]).get(post.pk) if post.author_id == viewer.pk else None
+    original = getattr(post, "shared_original", None)
+    return PostOut(
+        **post_fields(post),
+        images=images_out(list(post.images.all())),
+        topics=_topics(post),
+        shared_post=_shared_out(original) if original is not None else None,
+        shared_post_unavailable=bool(getattr(post, "shared_unavailable", False)),
         reactions=summary_out(summary),
         seen_count=seen,
         can_edit=can_edit_post(viewer, post),

@@ -117,6 +117,12 @@ def test_organisation_domain_validation_message(admin):
         services.organisation_update(actor=admin, name="Acme", allowed_domains=["exa mple.com"], guidelines="")
 
 
-def test_logo_is_public_but_avatars_need_signin(admin):
-    services.organisation_update(actor=admin, name="Acme", allowed_domains=[], guidelines="")
-    assert Client().get("/media/avatars/1/x.webp").status_code == 404
+def test_logo_is_public_but_avatars_need_signin(admin, admin_client):
+    from townhall.directory.services import ProfileChanges, profile_update
+
+    org = services.organisation_update(actor=admin, name="Acme", allowed_domains=[], guidelines="", logo=_png())
+    profile_update(actor=admin, person=admin, changes=ProfileChanges(), avatar=_png())
+    avatar_url = User.objects.get(pk=admin.pk).profile.avatar.url
+    assert Client().get(org.logo.url).status_code == 200
+    assert Client().get(avatar_url).status_code == 404
+    assert admin_client.get(avatar_url).status_code == 200
