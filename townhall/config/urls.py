@@ -10,6 +10,9 @@ urlpatterns = [
     path("", include("townhall.communities.urls")),
     path("people/", include("townhall.directory.urls")),
     path("manage/import/", include("townhall.directory.urls_import")),
+    path("search/", include("townhall.search.urls")),
+    path("notifications/", include("townhall.notifications.urls")),
+    path("events/", include("townhall.realtime.urls")),
     path("api/v1/", api.urls),
 ]
 
