@@ -92,7 +92,20 @@ TEMPLATES = [
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
-    }
+    },
+    {
+        # The post card and its comments only (core/jinja.py says why).
+        "BACKEND": "townhall.core.jinja.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "environment": "townhall.core.jinja.environment",
+            "autoescape": True,
+            "auto_reload": DEBUG,
+            "context_processors": ["django.contrib.auth.context_processors.auth"],
+        },
+    },
 ]
 
 

@@ -437,7 +437,7 @@ def react(request: AuthedRequest, post_id: int) -> HttpResponse:
         return _react_failed(request, exc)
     if is_htmx(request):
         context = {"card": _card(request, post.pk), "here": here(request), "announce": True}
-        return render(request, "posts/_post.html#reactions", context)
+        return render(request, "posts/_post_reactions.html", context)
     return redirect(safe_next(request, reverse("posts:detail", args=[post.pk])) + f"#post-{post.pk}")
 
 
@@ -632,7 +632,7 @@ def comment_react(request: AuthedRequest, comment_id: int) -> HttpResponse:
             "compact": request.POST.get("compact") == "1",
             "here": here(request),
         }
-        return render(request, "posts/_comment.html#comment_reactions", context)
+        return render(request, "posts/_comment_reactions.html", context)
     return redirect(safe_next(request, _comment_anchor(comment)).split("#")[0] + f"#comment-{comment.pk}")
 
 
