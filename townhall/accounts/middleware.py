@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 
 from townhall.accounts.models import UserSession
@@ -22,7 +24,13 @@ class SessionRecordMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
+        user: Any = getattr(request, "user", None)
+        if isinstance(user, SimpleLazyObject):
+            # Resolve the lazy user once and keep the real object: every later
+            # `request.user.x` would otherwise go through the proxy, and a feed page
+            # reads the viewer several hundred times.
+            bool(user.is_authenticated)  # type: ignore[attr-defined]  # resolves it
+            user = request.user = user._wrapped  # type: ignore[attr-defined]
         key = request.session.session_key if hasattr(request, "session") else None
         if user is not None and user.is_authenticated and key:
             now = timezone.now()

@@ -79,5 +79,9 @@ def avatar(person: Any, size: str = "md", alt: str = "") -> SafeString:
     photo = getattr(profile, "avatar", None) if profile is not None else None
     size = size or "md"
     if photo:
-        return format_html('<img class="avatar avatar-{}" src="{}" alt="{}" loading="lazy">', size, photo.url, alt or "")
-    return format_html('<span class="avatar avatar-{} avatar-initials" aria-hidden="true">{}</span>', size, person.initials)
+        return format_html(
+            '<img class="avatar avatar-{}" src="{}" alt="{}" loading="lazy">', size, photo.url, alt or ""
+        )
+    return format_html(
+        '<span class="avatar avatar-{} avatar-initials" aria-hidden="true">{}</span>', size, person.initials
+    )

@@ -30,7 +30,8 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def _encode(values: list[Any]) -> str:
+def encode_cursor(values: list[Any]) -> str:
+    """The cursor for a row whose order values are `values` (paginate's format)."""
     raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -98,7 +99,7 @@ def paginate(queryset: QuerySet[T], *, order: tuple[str, ...], cursor: str | Non
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        next_cursor = _encode([_value(last, name.lstrip("-")) for name in order])
+        next_cursor = encode_cursor([_value(last, name.lstrip("-")) for name in order])
     return Page(items=items, next_cursor=next_cursor)
 
 

@@ -40,7 +40,7 @@ from townhall.communities.selectors import (
     readable_community_ids,
 )
 from townhall.core.errors import ValidationFailed
-from townhall.core.pagination import MAX_LIMIT, Page, _after, _typed, paginate
+from townhall.core.pagination import MAX_LIMIT, Page, _after, _typed, encode_cursor, paginate
 from townhall.directory.follows import followee_ids
 from townhall.media.models import LinkPreview
 from townhall.posts.models import Attachment, Comment, Post, Topic
@@ -298,8 +298,18 @@ def _merged_page(*, viewer: AnyUser, arms: Arms, order: str, cursor: str | None,
         second.read(best)
 
     winners = sorted(best.items(), key=lambda item: (item[1], item[0]), reverse=True)[: limit + 1]
-    ids = [post_id for post_id, _ in winners]
-    return _page(_cards_base(viewer).filter(pk__in=ids), fields=fields, cursor=cursor, limit=limit)
+    # Every arm read through the oracle (or through communities it had just confirmed),
+    # so the page is loaded by id; a post deleted since is left out.
+    page = winners[:limit]
+    loaded = with_details(Post.objects.filter(pk__in=[post_id for post_id, _ in page], deleted_at__isnull=True))
+    by_id = {post.pk: post for post in loaded}
+    items = [by_id[post_id] for post_id, _ in page if post_id in by_id]
+    next_cursor = None
+    if len(winners) > limit:
+        last_id, last_value = page[-1]
+        last = by_id.get(last_id)
+        next_cursor = encode_cursor([getattr(last, key) if last is not None else last_value, last_id])
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @dataclass(frozen=True)
@@ -528,11 +538,13 @@ def _ensure_details(posts: list[Post]) -> None:
 
 
 def hydrate(*, viewer: AnyUser, posts: Sequence[Post]) -> list[PostCard]:
-    """Ready-to-render cards for `posts` (restricted by the oracle, loaded with
-    posts.selectors.POST_RELATED, ideally through posts.selectors.with_details as every feed here
-    does), in the same order: images, topics, reaction counts and the viewer's
-    reaction, the latest comments, the shared original when the viewer may see it,
-    "seen by" for the author and the can_* flags.
+    """Ready-to-render cards for `posts`, in the same order. Precondition: `posts` were
+    loaded through the oracle for this viewer (visible_posts, post_get: every caller),
+    with posts.selectors.POST_RELATED, ideally through with_details as every feed here
+    does; their reactions and comments are therefore not checked again. The cards
+    hold images, topics, reaction counts and the viewer's reaction, the latest
+    comments, the shared original when the viewer may see it, "seen by" for the
+    author and the can_* flags.
 
     A constant number of queries whatever len(posts): shared originals (three, only
     when there are shares), reactions, comments (two), seen counts and the viewer's
@@ -551,8 +563,9 @@ def hydrate(*, viewer: AnyUser, posts: Sequence[Post]) -> list[PostCard]:
     _share_community(every)
     _prime_seats(viewer, every)
 
-    summaries = reaction_summaries(viewer=viewer, target_type="post", target_ids=ids)
-    comments = latest_comments(viewer=viewer, posts=posts, per_post=PREVIEW_COMMENTS)
+    # `posts` come from the oracle (this function's precondition): not checked again.
+    summaries = reaction_summaries(viewer=viewer, target_type="post", target_ids=ids, verified=ids)
+    comments = latest_comments(viewer=viewer, posts=posts, per_post=PREVIEW_COMMENTS, verified=True)
     viewer_id = viewer.pk if is_signed_in(viewer) else None
     own = [p.pk for p in posts if p.author_id == viewer_id]
     seen = seen_counts(viewer=viewer, post_ids=own) if own else {}
@@ -658,9 +671,11 @@ def comment_cards(*, viewer: AnyUser, post: Post, comments: Sequence[Comment]) -
 
 
 def preview_comment_cards(*, viewer: AnyUser, cards: Sequence[PostCard]) -> None:
-    """Turn each card's preview comments into CommentCards (one more query)."""
+    """Turn each card's preview comments (from posts.selectors.latest_comments, all
+    visible to the viewer) into CommentCards (one more query)."""
     everything = [comment for card in cards for comment in card.comments]
-    summaries = reaction_summaries(viewer=viewer, target_type="comment", target_ids=[c.pk for c in everything])
+    comment_ids = [c.pk for c in everything]
+    summaries = reaction_summaries(viewer=viewer, target_type="comment", target_ids=comment_ids, verified=comment_ids)
     for post_card in cards:
         built: list[CommentCard] = []
         for comment in post_card.comments:

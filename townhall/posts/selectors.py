@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
 from townhall.communities.models import Community
@@ -178,28 +178,41 @@ def comments_for(*, viewer: AnyUser, post: Post, limit: int = 100) -> list[Comme
     return comments_page(viewer=viewer, post=post, limit=limit).items
 
 
-def latest_comments(*, viewer: AnyUser, posts: Sequence[Post], per_post: int = 2) -> dict[int, list[Comment]]:
+def latest_comments(
+    *, viewer: AnyUser, posts: Sequence[Post], per_post: int = 2, verified: bool = False
+) -> dict[int, list[Comment]]:
     """The newest `per_post` top-level comments of each post the viewer may see,
-    oldest first within a post, for feed cards. Two queries (comments, their images)
-    whatever the number of posts."""
+    oldest first within a post, for feed cards. Three queries (the newest ids, the
+    comments, their images) whatever the number of posts. `verified`: the caller
+    has just loaded `posts` through visible_posts(viewer), so the oracle is not
+    applied again. Every
+    comment returned is visible to the viewer (live, top-level, on a visible post)."""
     ids = [post.pk for post in posts]
+    found: dict[int, list[Comment]] = {pk: [] for pk in ids}
     if not ids:
-        return {}
+        return found
+    if verified:
+        on_posts, params = ", ".join(["%s"] * len(ids)), list(ids)
+    else:
+        on_posts, oracle_params = visible_posts(viewer).filter(pk__in=ids).values("pk").query.sql_with_params()
+        params = list(oracle_params)
+    # Written out: the ORM's filter on a window function compiles in ~1 ms per call.
+    newest = (
+        "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY post_id ORDER BY created_at DESC, id DESC) AS n"  # noqa: S608 - ORM-compiled text; values are parameters
+        f" FROM {Comment._meta.db_table} WHERE post_id IN ({on_posts}) AND deleted_at IS NULL AND parent_id IS NULL)"
+        " ranked WHERE n <= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(newest, [*params, int(per_post)])
+        comment_ids = [row[0] for row in cursor.fetchall()]
+    if not comment_ids:
+        return found
     rows = (
-        Comment.objects.filter(
-            post_id__in=visible_posts(viewer).filter(pk__in=ids).values("pk"),
-            deleted_at__isnull=True,
-            parent__isnull=True,
-        )
-        .annotate(
-            rank=Window(RowNumber(), partition_by=F("post_id"), order_by=[F("created_at").desc(), F("id").desc()])
-        )
-        .filter(rank__lte=per_post)
+        Comment.objects.filter(pk__in=comment_ids)
         .select_related(*COMMENT_RELATED)
         .prefetch_related(Prefetch("images", queryset=Attachment.objects.order_by("position", "id")))
         .order_by("post_id", "created_at", "id")
     )
-    found: dict[int, list[Comment]] = {pk: [] for pk in ids}
     for comment in rows:
         found[comment.post_id].append(comment)
     return found

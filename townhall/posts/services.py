@@ -16,7 +16,7 @@ from typing import IO
 from django.core.files.base import ContentFile
 from django.core.files.images import get_image_dimensions
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -564,9 +564,18 @@ def posts_mark_seen(*, viewer: AnyUser, post_ids: Iterable[int]) -> None:
     ids = list(dict.fromkeys(int(pk) for pk in post_ids))[:MAX_SEEN_BATCH]
     if not ids:
         return
-    seen = visible_posts(viewer).filter(pk__in=ids).exclude(author_id=viewer.pk).values_list("pk", flat=True)
     viewer_id = int(viewer.pk or 0)
-    PostView.objects.bulk_create([PostView(post_id=pk, user_id=viewer_id) for pk in seen], ignore_conflicts=True)
+    # Only posts not seen before: a feed read that shows nothing new writes nothing
+    # (on SQLite every write takes the database's one write lock).
+    new = list(
+        visible_posts(viewer)
+        .filter(pk__in=ids)
+        .exclude(author_id=viewer_id)
+        .exclude(Exists(PostView.objects.filter(post_id=OuterRef("pk"), user_id=viewer_id)))
+        .values_list("pk", flat=True)
+    )
+    if new:
+        PostView.objects.bulk_create([PostView(post_id=pk, user_id=viewer_id) for pk in new], ignore_conflicts=True)
 
 
 def topic_follow(*, actor: User, topic: Topic, follow: bool) -> None:

@@ -101,6 +101,7 @@ def test_feed_page_query_count_does_not_grow_with_posts(town: Town, me: Client) 
         post = post_create(actor=town.admin, body=f"#two post {n}", community=town.design, images=[(png_upload(), "x")])
         comment_create(actor=town.friend, post=post, body="hi")
         reaction_set(actor=town.friend, target_type="post", target_id=post.pk, kind="like")
+    me.get(reverse("feed:home"))  # the first read of new posts also records them as seen (one insert)
     many = count()
 
     assert few == many, (few, many)

@@ -83,15 +83,27 @@ def test_comments_page_query_count_is_constant(world: World, django_assert_max_n
     assert len(page.items) == 22
 
 
-def test_latest_comments_per_post_in_two_queries(world: World, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_latest_comments_per_post_in_three_queries(world: World, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     posts = [PostFactory(author=world.author, community=world.public) for _ in range(3)]
     hidden = PostFactory(author=world.author, community=world.secret)
     for post in [*posts, hidden]:
         _thread(post, world.author, 4, replies=1)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # newest ids (through the oracle), comments, images
         found = latest_comments(viewer=world.outsider, posts=[*posts, hidden], per_post=2)
     assert [c.body for c in found[posts[0].pk]] == ["top 2", "top 3"]
+    assert [c.body for c in found[posts[2].pk]] == ["top 2", "top 3"]
     assert found[hidden.pk] == []
+
+
+def test_latest_comments_skips_the_oracle_only_when_told(world: World, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    post = PostFactory(author=world.author, community=world.public)
+    _thread(post, world.author, 3, replies=1)
+    with django_assert_num_queries(3):
+        found = latest_comments(viewer=world.author, posts=[post], per_post=1, verified=True)
+    assert [c.body for c in found[post.pk]] == ["top 2"]
+    post.deleted_at = post.created_at
+    post.save(update_fields=["deleted_at"])
+    assert latest_comments(viewer=world.author, posts=[post])[post.pk] == []
 
 
 def test_post_get_and_attach_shared(world: World, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]

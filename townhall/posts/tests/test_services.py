@@ -553,6 +553,18 @@ def test_posts_mark_seen_counts_unique_viewers_for_the_author_only(world: World)
     assert not PostView.objects.filter(post=secret, user=world.outsider).exists()
 
 
+def test_posts_mark_seen_writes_only_what_is_new(world: World, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    first = post_create(actor=world.author, body="x", community=world.public)
+    with django_assert_num_queries(2):  # which are new, then one insert
+        posts_mark_seen(viewer=world.outsider, post_ids=[first.pk])
+    with django_assert_num_queries(1):  # nothing new: no write at all
+        posts_mark_seen(viewer=world.outsider, post_ids=[first.pk])
+    second = post_create(actor=world.author, body="y", community=world.public)
+    posts_mark_seen(viewer=world.outsider, post_ids=[first.pk, second.pk])
+    assert PostView.objects.filter(user=world.outsider).count() == 2
+    assert seen_counts(viewer=world.author, post_ids=[first.pk, second.pk]) == {first.pk: 1, second.pk: 1}
+
+
 def test_posts_mark_seen_caps_the_batch(world: World) -> None:
     posts_mark_seen(viewer=world.author, post_ids=range(1, 10_000))
     assert not PostView.objects.exists()

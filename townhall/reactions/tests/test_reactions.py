@@ -176,6 +176,21 @@ def test_reaction_summaries_for_many_targets_in_two_queries(people: dict[str, Us
     assert summaries[posts[4].pk].total == 0 and summaries[posts[4].pk].mine is None
 
 
+def test_reaction_summaries_check_again_only_unverified_targets(
+    people: dict[str, User], django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    secret = CommunityFactory(members=[people["ada"]], visibility="secret")
+    mine = post_create(actor=people["ada"], body="mine", community=secret)
+    reaction_set(actor=people["ada"], target_type="post", target_id=mine.pk, kind="like")
+    with django_assert_num_queries(1):  # all verified by the caller: the counts only
+        verified = reaction_summaries(
+            viewer=people["ada"], target_type="post", target_ids=[mine.pk], verified=[mine.pk]
+        )
+    assert verified[mine.pk].total == 1
+    # What the caller did not verify is still checked: bob may not see the secret post.
+    assert reaction_summaries(viewer=people["bob"], target_type="post", target_ids=[mine.pk], verified=[]) == {}
+
+
 def test_reaction_counts_survive_comment_and_post_rows(people: dict[str, User]) -> None:
     community = CommunityFactory(members=[people["ada"]])
     post = post_create(actor=people["ada"], body="x", community=community)
