@@ -234,7 +234,7 @@ def detail(request: AuthedRequest, post_id: int) -> HttpResponse:
         patch_vary_headers(response, ("HX-Request", "HX-Target"))
         return response
     card = hydrate(viewer=viewer, posts=[post])[0]
-    posts_mark_seen(viewer=viewer, post_ids=[post.pk])
+    posts_mark_seen(viewer=viewer, post_ids=[post.pk], verified=True)
     context |= {
         "card": card,
         "detail": True,

@@ -112,7 +112,7 @@ def feed_response(
         cursor, expired = None, True
         page = fetch(order, None)
     cards = hydrate(viewer=request.user, posts=page.items)
-    posts_mark_seen(viewer=request.user, post_ids=[card.id for card in cards])
+    posts_mark_seen(viewer=request.user, post_ids=[card.id for card in cards], verified=True)
     query = {"order": order} if order != "latest" else {}
     more = bool(cursor) and is_htmx(request) and request.htmx.target == "feed-more"  # type: ignore[attr-defined]
     context = {

@@ -211,9 +211,9 @@ def latest_comments(
         Comment.objects.filter(pk__in=comment_ids)
         .select_related(*COMMENT_RELATED)
         .prefetch_related(Prefetch("images", queryset=Attachment.objects.order_by("position", "id")))
-        .order_by("post_id", "created_at", "id")
+        .order_by()
     )
-    for comment in rows:
+    for comment in sorted(rows, key=lambda c: (c.created_at, c.pk)):
         found[comment.post_id].append(comment)
     return found
 

@@ -556,9 +556,12 @@ def comment_delete(*, actor: User, comment: Comment) -> None:
 # --- seen by, topics ---------------------------------------------------------------------
 
 
-def posts_mark_seen(*, viewer: AnyUser, post_ids: Iterable[int]) -> None:
+def posts_mark_seen(*, viewer: AnyUser, post_ids: Iterable[int], verified: bool = False) -> None:
     """Record that the viewer saw these posts (those they may see and did not write;
-    at most 200 per call). Repeats are ignored; no count is stored."""
+    at most 200 per call). Repeats are ignored; no count is stored. One query, and a
+    second (the insert) only when something is new. `verified`: the caller has just
+    loaded these posts through visible_posts(viewer), so the oracle is not applied
+    again."""
     if not is_signed_in(viewer):
         return
     ids = list(dict.fromkeys(int(pk) for pk in post_ids))[:MAX_SEEN_BATCH]
@@ -567,9 +570,9 @@ def posts_mark_seen(*, viewer: AnyUser, post_ids: Iterable[int]) -> None:
     viewer_id = int(viewer.pk or 0)
     # Only posts not seen before: a feed read that shows nothing new writes nothing
     # (on SQLite every write takes the database's one write lock).
+    posts = Post.objects.all() if verified else visible_posts(viewer)
     new = list(
-        visible_posts(viewer)
-        .filter(pk__in=ids)
+        posts.filter(pk__in=ids)
         .exclude(author_id=viewer_id)
         .exclude(Exists(PostView.objects.filter(post_id=OuterRef("pk"), user_id=viewer_id)))
         .values_list("pk", flat=True)

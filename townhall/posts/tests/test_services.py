@@ -563,6 +563,11 @@ def test_posts_mark_seen_writes_only_what_is_new(world: World, django_assert_num
     posts_mark_seen(viewer=world.outsider, post_ids=[first.pk, second.pk])
     assert PostView.objects.filter(user=world.outsider).count() == 2
     assert seen_counts(viewer=world.author, post_ids=[first.pk, second.pk]) == {first.pk: 1, second.pk: 1}
+    secret = post_create(actor=world.author, body="s", community=world.secret)
+    posts_mark_seen(viewer=world.outsider, post_ids=[secret.pk])  # the oracle applies: nothing recorded
+    assert not PostView.objects.filter(post=secret).exists()
+    with django_assert_num_queries(1):  # a verified page: one cheap query, no oracle, nothing new
+        posts_mark_seen(viewer=world.outsider, post_ids=[first.pk, second.pk], verified=True)
 
 
 def test_posts_mark_seen_caps_the_batch(world: World) -> None:
