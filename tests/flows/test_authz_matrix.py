@@ -17,6 +17,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from townhall.testing.responses import stable_headers
+
 from . import authz
 from .authz import KNOWN_BUGS, MATRIX, ROLES, World, client_for, run
 
@@ -76,15 +78,12 @@ def test_authz_matrix(world: World, name: str, index: int, role: str):
 # --- hidden answers exactly like missing ---------------------------------------------------
 
 _CSRF = re.compile(r'(csrfmiddlewaretoken" value="|X-CSRFToken": "|name="csrf-token" content=")[^"]+')
-# Headers that differ between any two responses for reasons other than the object.
-_VOLATILE_HEADERS = {"set-cookie", "date", "content-length"}
 
 
 def normalised(response: HttpResponse) -> tuple[int, dict[str, str], str]:
     body = response.content.decode(errors="replace")
     body = _CSRF.sub(r"\1", body)
-    headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in _VOLATILE_HEADERS}
-    return response.status_code, headers, body
+    return response.status_code, stable_headers(response), body
 
 
 # (template, kind): the world key the hidden / missing value comes from.
