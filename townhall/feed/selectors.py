@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -212,6 +213,15 @@ class _Union:
         arm = _arm(self.viewer, condition, after=self.after, fields=self.fields, limit=self.limit, base=base)
         sql, template = _compiled(arm)
         slot = template.index(_SENTINEL)
+        if connection.vendor == "postgresql" and len(values) > 1:
+            # One LATERAL arm over all the values: PostgreSQL plans one subquery
+            # instead of one per value (planning a 30-arm union took 4-5 ms).
+            inner = _placeholder_to(sql, slot, "each_value.v")
+            self.parts.append(
+                f"SELECT arm.* FROM unnest(%s::bigint[]) AS each_value(v) CROSS JOIN LATERAL ({inner}) arm"  # noqa: S608 - ORM-compiled; values are parameters
+            )
+            self.params.extend([list(values), *template[:slot], *template[slot + 1 :]])
+            return
         for value in values:
             self.parts.append(sql)
             self.params.extend([*template[:slot], value, *template[slot + 1 :]])
@@ -228,6 +238,23 @@ class _Union:
             db.execute(best, self.params)
             for post_id, value in db.fetchall():
                 into[post_id] = _sort_value(value)
+
+
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+
+def _placeholder_to(sql: str, slot: int, text: str) -> str:
+    """`sql` with its `slot`-th parameter placeholder (0-based) replaced by `text`."""
+    seen = -1
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal seen
+        if match.group() == "%%":
+            return "%%"
+        seen += 1
+        return text if seen == slot else "%s"
+
+    return _PLACEHOLDER.sub(swap, sql)
 
 
 def _arm(
