@@ -36,11 +36,17 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-noto-color-emoji >/dev/null; \
 	fi
+	@# nginx for tests/flows/test_deploy.py (deploy/nginx/townhall.conf in front of the app).
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  echo "Installing Debian's nginx-light for the deployment test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	fi
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check townhall tests scripts bench conftest.py
 	$(BIN)/ruff format --check townhall tests scripts bench conftest.py
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -c pyproject.toml -r townhall --severity-level medium --confidence-level medium
 	$(BIN)/mypy townhall
 	$(BIN)/townhall makemigrations --check --dry-run
 	$(BIN)/townhall openapi_snapshot --check

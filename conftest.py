@@ -52,3 +52,18 @@ def member_client(member: User) -> Client:
 @pytest.fixture
 def admin_client(admin: User) -> Client:
     return signed_in(admin)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    """Counts that suites report with `record_property("summary", "...")` (cases, vectors,
+    cycles, rows compared), printed at the end of the run, xdist workers included."""
+    lines = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for key, value in getattr(report, "user_properties", [])
+        if key == "summary"
+    ]
+    if lines:
+        terminalreporter.section("Townhall counts")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

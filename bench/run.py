@@ -461,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     call_command("migrate", verbosity=0)
+    from townhall.config.runtime import tune_garbage_collector
+
+    tune_garbage_collector()  # as `townhall serve` does at start-up
     dataset: dict[str, Any] = {}
     if not User.objects.exists():
         preset = args.size or "full"

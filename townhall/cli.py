@@ -3,6 +3,8 @@
 townhall serve [--workers N] [--host H] [--port P] [--no-worker]
 townhall worker [--concurrency N]
 townhall migrate | check | demo [--people N] | createadmin | import-people FILE.csv
+townhall backup [--output FILE] | restore FILE [--force]
+townhall send-digests [--now]
 townhall <any Django management command>
 """
 
@@ -12,7 +14,7 @@ import argparse
 import os
 import sys
 
-ALIASES = {"import-people": "import_people"}
+ALIASES = {"import-people": "import_people", "send-digests": "send_digests"}
 
 
 def _setup() -> None:
@@ -37,10 +39,18 @@ def _refuse_unsafe() -> None:
 
 def serve(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(
-        prog="townhall serve", description="Serve Townhall with gunicorn (threaded WSGI workers)."
+        prog="townhall serve",
+        description="Serve Townhall: uvicorn with pages in a thread pool and live updates (/events/) async.",
     )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "8")))
+    parser.add_argument(
+        "--server",
+        choices=("uvicorn", "gunicorn"),
+        default=os.environ.get("WEB_SERVER", "uvicorn"),
+        help="uvicorn (default): one port for pages and live updates. gunicorn: threaded WSGI "
+        "workers for pages and the API only (live updates answer 204; route /events/ elsewhere).",
+    )
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument(
@@ -74,14 +84,20 @@ def serve(argv: list[str]) -> None:
 
     if settings.ENV.production:
         call_command("collectstatic", interactive=False, verbosity=0)
-    from townhall.serving import run_gunicorn, sign_in_banner
+    from townhall.serving import run_gunicorn, run_uvicorn, sign_in_banner
 
-    print(f"Townhall is serving at http://{args.host}:{args.port}/ ({args.workers} workers x {args.threads} threads)")
+    print(
+        f"Townhall is serving at http://{args.host}:{args.port}/ "
+        f"({args.server}: {args.workers} workers x {args.threads} threads)"
+    )
     banner = sign_in_banner()
     if banner:
         print(banner)
     print("Stop with Ctrl+C.", flush=True)
-    run_gunicorn(host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+    if args.server == "gunicorn":
+        run_gunicorn(host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+    else:
+        run_uvicorn(host=args.host, port=args.port, workers=args.workers, threads=args.threads)
 
 
 def worker(argv: list[str]) -> None:

@@ -1,7 +1,10 @@
-"""Runs Townhall under gunicorn from inside the `townhall` command.
+"""Runs Townhall's web server from inside the `townhall` command.
 
-Threaded WSGI workers serve pages and the API: on this kind of machine Django's WSGI
-path measured ~2k req/s against a few hundred for its ASGI handler (ARCHITECTURE.md).
+Default: uvicorn serving townhall.config.asgi, which sends /events/ (live updates) to
+Django's async view and everything else to the WSGI application in a thread pool: on
+this kind of machine Django's WSGI path measured ~2k req/s against a few hundred for
+its ASGI handler (ARCHITECTURE.md), while SSE needs an async server. `--server
+gunicorn` keeps threaded WSGI workers for pages and the API only.
 """
 
 from __future__ import annotations
@@ -52,6 +55,32 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             "max_requests_jitter": 500,
         }
     ).run()
+
+
+def run_uvicorn(*, host: str, port: int, workers: int, threads: int) -> None:
+    """uvicorn serving townhall.config.asgi: /events/ async, the rest of the site in a
+    pool of `threads` threads per process (a2wsgi)."""
+    import os
+
+    import uvicorn
+
+    os.environ["WEB_THREADS"] = str(threads)
+    uvicorn.run(
+        "townhall.config.asgi:application",
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        # Open event streams would hold a graceful stop forever: they are cut after
+        # 5 s and the browsers reconnect (with Last-Event-ID) to another process.
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,
+        backlog=4096,
+        log_level="warning",
+        access_log=True,
+    )
 
 
 def sign_in_banner() -> str:

@@ -550,6 +550,16 @@ POSTS_API: dict[str, list[Case]] = {
         *(upload(_P + "/images", on(s, out=401, read=200) | ARCHIVED_MINE_403.get(s, {}), s) for s in _MINE),
     ],
     # Pinning is for those who run the community; archived refuses them too.
+    "api-1.0.0:posts_move": each(
+        "POST",
+        _P + "/move",
+        P,
+        api=True,
+        read=403,
+        mod_read=204,
+        per_state=ARCHIVED_403,
+        data={"community": "{slug[private]}"},
+    ),
     "api-1.0.0:posts_pin": each("PUT", _P + "/pin", P, api=True, read=403, mod_read=200, per_state=ARCHIVED_403),
     "api-1.0.0:posts_unpin": each("DELETE", _P + "/pin", P, api=True, read=403, mod_read=200, per_state=ARCHIVED_403),
     # Sharing into the public community: its members may; site moderators are not
@@ -759,6 +769,21 @@ POSTS_WEB: dict[str, list[Case]] = {
         *each("POST", _W + "/delete", ("mine",), read=302),
     ],
     "posts:pin": each("POST", _W + "/pin", P, read=403, mod_read=302, per_state=ARCHIVED_403, data={"pinned": "1"}),
+    # Moving needs the right to run both communities and never widens the audience: site
+    # moderators may move the public post into the private community (which they run
+    # by seeing it); nobody else runs either.
+    "posts:move": [
+        *each("GET", _W + "/move", P, read=403, mod_read=200, per_state=ARCHIVED_403),
+        *each(
+            "POST",
+            _W + "/move",
+            P,
+            read=403,
+            mod_read=302,
+            per_state=ARCHIVED_403,
+            data={"community": "{slug[private]}"},
+        ),
+    ],
     # The share form offers the places one may post in; site moderators belong to
     # none of them, so their choice of the public community is invalid (400).
     "posts:share": [
@@ -798,6 +823,9 @@ POSTS_WEB: dict[str, list[Case]] = {
 MATRIX: dict[str, list[Case]] = {
     "core:health": [get(lambda w: "/healthz", same(200))],
     "core:ready": [get(lambda w: "/readyz", same(200))],
+    # Loopback without a proxy header and no METRICS_TOKEN: the test client is on loopback
+    # (core/tests/test_observability.py covers tokens, proxies and other addresses).
+    "core:metrics": [get(lambda w: "/metrics", same(200))],
     "core:media": [
         get(lambda w: w["other_avatar"], expect(out=404, guest=200, member=200, admin=200), "other"),
         get(lambda w: "/media/avatars/0/none.webp", same(404), "missing"),
@@ -904,6 +932,79 @@ MATRIX: dict[str, list[Case]] = {
     **FEED_API,
     **FEED_WEB,
     **POSTS_WEB,
+    # --- notifications (one's own only: anyone else's id answers like a missing one;
+    # townhall/notifications/tests cover other people's notifications) ---
+    "notifications:centre": [get(lambda w: "/notifications/", PAGE)],
+    "notifications:badge": [get(lambda w: "/notifications/badge", PAGE)],
+    "notifications:mark_all_read": [post(lambda w: "/notifications/read-all", same(302))],
+    "notifications:open": [get(lambda w: f"/notifications/{MISSING_ID}/open", signed_in(404, out=302), "missing")],
+    "notifications:mark_read": [
+        post(lambda w: f"/notifications/{MISSING_ID}/read", signed_in(404, out=302), "missing")
+    ],
+    "notifications:preferences": [get(lambda w: "/notifications/settings", PAGE)],
+    # The signed token is the authority; a forged one is absent for everyone.
+    "notifications:unsubscribe": [get(lambda w: "/notifications/unsubscribe/forged:token", same(404), "missing")],
+    "api-1.0.0:notifications_list": [api("GET", lambda w: "/api/v1/notifications", API)],
+    "api-1.0.0:notifications_unread_count": [api("GET", lambda w: "/api/v1/notifications/unread-count", API)],
+    "api-1.0.0:notification_mark_read": [
+        api("POST", lambda w: f"/api/v1/notifications/{MISSING_ID}/read", signed_in(404, out=401), "missing")
+    ],
+    "api-1.0.0:notifications_mark_all_read": [api("POST", lambda w: "/api/v1/notifications/read-all", API)],
+    "api-1.0.0:notification_preferences_get": [api("GET", lambda w: "/api/v1/notifications/preferences", API)],
+    "api-1.0.0:notification_preferences_put": [
+        api("PUT", lambda w: "/api/v1/notifications/preferences", API, digest="weekly")
+    ],
+    # --- realtime: the event stream (answers 204 under this WSGI test client, after the
+    # same checks as under ASGI; townhall/realtime/tests read the streams themselves).
+    # A feed one may not read is absent; posts one may not see are dropped silently. ---
+    "realtime:stream": [
+        get(lambda w: "/events/stream", signed_in(204, out=401)),
+        get(lambda w: "/events/stream?feed=home", signed_in(204, out=401), "home"),
+        get(
+            "/events/stream?posts={post[secret]},{post[private]},{post[deleted_post]}",
+            signed_in(204, out=401),
+            "secret",
+        ),
+        get(lambda w: "/events/stream?feed=nonsense:1", signed_in(404, out=401), "missing"),
+        *each("GET", "/events/stream?feed=community:{slug[<s>]}", (*C, "moved"), api=True, read=204),
+        *each("GET", "/events/stream?feed=topic:{topic[<s>]}", T, api=True, read=204),
+        get(
+            lambda w: f"/events/stream?feed=profile:{w['other']}",
+            expect(out=401, guest=404, member=204, admin=204),
+            "other",
+        ),
+        get(
+            lambda w: f"/events/stream?feed=profile:{w['gone']}",
+            expect(out=401, guest=404, member=404, admin=204),
+            "gone",
+        ),
+    ],
+    # --- search: everyone signed in may search; what they find is their business
+    # (test_canaries.py reads these as every role: hidden content never shows) ---
+    "search:search": [
+        get("/search/?q=qz7", PAGE, "search"),
+        get("/search/?q=kw4&kind=post", PAGE, "search"),
+        get("/search/?q=plan+in:{slug[secret]}", PAGE, "search"),
+        get("/search/?q=hush&kind=community", PAGE, "search"),
+        get("/search/?q=%23qz7", PAGE, "search"),
+        get("/search/?q=from:@olive", PAGE, "search"),
+    ],
+    "search:suggest": [
+        get("/search/suggest?q=qz7", PAGE, "search"),
+        get("/search/suggest?q=hush", PAGE, "search"),
+        get("/search/suggest?q=kw4", PAGE, "search"),
+    ],
+    "api-1.0.0:search": [
+        api("GET", "/api/v1/search?q=qz7", API, "search"),
+        api("GET", "/api/v1/search?q=kw4&kind=comment", API, "search"),
+        api("GET", "/api/v1/search?q=payroll+notes", API, "search"),
+        api("GET", "/api/v1/search?q=hush", API, "search"),
+        api("GET", "/api/v1/search?q=gone", API, "search"),
+    ],
+    "api-1.0.0:search_suggest": [
+        api("GET", "/api/v1/search/suggest?q=qz7", API, "search"),
+        api("GET", "/api/v1/search/suggest?q=hush", API, "search"),
+    ],
 }
 
 
@@ -1202,6 +1303,11 @@ def build_world() -> World:
     ApiToken.objects.filter(pk=token_id).update(revoked_at=None)
     # Not a role: Olive runs every community and may see everything (the canaries' control).
     session_keys["olive"] = live_session(other)
+    # The world is built inside one transaction that never commits, so the index
+    # updates the services queue for after commit never run: build it now.
+    from townhall.search.index import reindex
+
+    reindex()
     return World(shared=shared, per_role=per_role, session_keys=session_keys, bearer={"deactivated": secret})
 
 

@@ -233,6 +233,11 @@ def test_canaries_are_planted(world: World):
         ("/posts/{post[private]}/", private_canary),
         ("/api/v1/posts/{post[private]}", private_canary),
         ("/api/v1/posts/{post[share_secret]}", secret_canary),
+        ("/search/?q=qz7", secret_canary),  # search reads an index built from the world
+        ("/search/?q=kw4&kind=post", private_canary),
+        ("/search/suggest?q=hush", secret_canary),
+        ("/api/v1/search?q=qz7", secret_canary),
+        ("/api/v1/search/suggest?q=qz7", secret_canary),
     ]
     missed = []
     for template, canary in expected:

@@ -16,8 +16,16 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from townhall.accounts.api import router as accounts_router
 from townhall.accounts.api_auth import SessionAuth, TokenAuth
+from townhall.api.notifications import router as notifications_router
+from townhall.api.search import router as search_router
 from townhall.communities.api import router as communities_router
-from townhall.core.errors import PermissionDenied, TownhallError
+from townhall.core.errors import (
+    DATABASE_RETRY_AFTER,
+    DATABASE_UNAVAILABLE,
+    PermissionDenied,
+    TownhallError,
+    is_database_unavailable,
+)
 from townhall.directory.api import router as directory_router
 from townhall.feed.api import router as feed_router
 from townhall.posts.api import router as posts_router
@@ -90,6 +98,8 @@ api.add_router("/communities", communities_router)
 api.add_router("", posts_router)
 api.add_router("", reactions_router)
 api.add_router("", feed_router)
+api.add_router("", notifications_router)
+api.add_router("", search_router)
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, object]:
@@ -150,6 +160,11 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if is_database_unavailable(exc):  # a dropped connection: say so, the client retries
+        logger.warning("Database unavailable in %s %s: %s", request.method, request.path, exc)
+        response = api.create_response(request, error_body("unavailable", DATABASE_UNAVAILABLE), status=503)
+        response["Retry-After"] = DATABASE_RETRY_AFTER
+        return response
     # Even a bug answers in the API's shape; the traceback goes to the log.
     logger.exception("Unhandled error in %s %s", request.method, request.path)
     return api.create_response(request, error_body("server_error", "Something went wrong on our side."), status=500)

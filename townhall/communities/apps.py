@@ -8,6 +8,7 @@ class CommunitiesConfig(AppConfig):
 
     def ready(self) -> None:
         from townhall.accounts.hooks import on_user_created
+        from townhall.communities import search_docs
         from townhall.communities.selectors import can_read_cover
         from townhall.communities.sync import department_changed, run_bulk_sync, user_created
         from townhall.core import media_access
@@ -16,5 +17,9 @@ class CommunitiesConfig(AppConfig):
         # Runs after directory's own hook (INSTALLED_APPS order), so the profile exists.
         on_user_created(user_created)
         media_access.register("communities/", can_read_cover)
+        search_docs.register_sources()
         on_department_changed(department_changed)
         on_bulk_directory_change(run_bulk_sync)
+        from townhall.communities import notify
+
+        notify.register()

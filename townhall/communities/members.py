@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from townhall.accounts.models import User
 from townhall.accounts.permissions import AnyUser, is_signed_in
+from townhall.communities import notify
 from townhall.communities.models import Community, CommunityInvitation, JoinRequest, MemberRole, Membership
 from townhall.communities.permissions import (
     Seat,
@@ -49,6 +50,9 @@ def request_approve(*, actor: User, community: Community, request_id: int) -> Me
         join_request = _pending_request(community, request_id)
         if not join_request.user.is_active:
             raise ValidationFailed(f"{join_request.user.display_name}'s account is deactivated.")
+        notify.on_join_approved(
+            community_id=community.pk, user_id=join_request.user_id, request_id=join_request.pk, actor_id=actor.pk
+        )
         return add_member(community=community, user=join_request.user, decided_by=actor)
 
 
@@ -80,9 +84,11 @@ def community_invite(*, actor: User, community: Community, user: User) -> Commun
     if Membership.objects.filter(community=community, user=user).exists():
         message = f"{user.display_name} is already a member."
         raise ValidationFailed(message, fields={"email": [message]})
-    invitation, _ = CommunityInvitation.objects.get_or_create(
+    invitation, created = CommunityInvitation.objects.get_or_create(
         community=community, user=user, defaults={"invited_by": actor}
     )
+    if created:
+        notify.on_invited(community_id=community.pk, user_id=user.pk, invitation_id=invitation.pk, actor_id=actor.pk)
     return invitation
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from ninja import Field, Schema
+from pydantic import StrictBool
 
 from townhall.accounts.schemas import Id, InputSchema
 from townhall.communities.models import Kind, Visibility
@@ -13,6 +14,11 @@ from townhall.communities.services import DESCRIPTION_MAX, MESSAGE_MAX, NAME_MAX
 
 Slug = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[-a-zA-Z0-9_]+$")]
 ChoosableKind = Literal["team", "project", "interest", "event", "learning"]
+# A Literal, not the Kind enum: OpenAPI names enum components after the class, and
+# notifications.kinds.Kind would take the same component name "Kind" (schemathesis
+# found community answers validated against the notification kinds).
+CommunityKind = Literal["team", "project", "interest", "event", "learning", "department"]
+assert set(get_args(CommunityKind)) == set(Kind.values)  # nosec B101 - import-time guard
 
 
 class ViewerOut(Schema):
@@ -36,7 +42,7 @@ class CommunitySummaryOut(Schema):
     id: int
     slug: str
     name: str
-    kind: Kind
+    kind: CommunityKind
     visibility: Visibility
 
 
@@ -58,7 +64,7 @@ class CommunityPageOut(Schema):
 
 class CommunityQueryIn(InputSchema):
     q: str = Field(default="", max_length=200, description="Words matched against the name and description.")
-    kind: Kind | None = None
+    kind: CommunityKind | None = None
     mine: bool = Field(default=False, description="Only communities the caller belongs to.")
     cursor: str | None = Field(default=None, max_length=4096)
     limit: int = Field(default=24, ge=1, le=100)
@@ -93,7 +99,7 @@ class JoinOut(Schema):
 
 
 class MuteIn(InputSchema):
-    muted: bool
+    muted: StrictBool  # JSON true/false only
 
 
 class PersonRefOut(Schema):

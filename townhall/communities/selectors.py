@@ -105,6 +105,12 @@ def _visible(viewer: AnyUser) -> QuerySet[Community]:
     return communities.filter(known)
 
 
+def visible_community_ids(viewer: AnyUser) -> QuerySet[Community, int]:
+    """Ids of the communities the viewer may know of (can_view_community as a lazy
+    subquery: search's scope for community documents)."""
+    return _visible(viewer).values_list("id", flat=True)
+
+
 def _with_viewer_state(communities: QuerySet[Community], viewer: AnyUser) -> QuerySet[Community]:
     """Annotate the viewer's seat, invitation and pending request, so the oracle and
     the cards need no query per community."""

@@ -19,6 +19,7 @@ from django.utils.text import slugify
 
 from townhall.accounts.models import User
 from townhall.accounts.permissions import can_browse_directory
+from townhall.communities import notify, search_docs
 from townhall.communities.models import (
     Community,
     CommunityInvitation,
@@ -198,6 +199,7 @@ def community_create(
                 community.save()
                 Membership.objects.create(community=community, user=actor, role=MemberRole.ADMIN)
                 refresh_count(community)
+                search_docs.community_changed(community)
         except IntegrityError:
             # Someone took the slug between our look and our write: try the next one.
             if community.cover:
@@ -254,6 +256,7 @@ def community_update(
             elif remove_cover:
                 community.cover = ""  # type: ignore[assignment]
             community.save()
+            search_docs.community_changed(community)
             if old_cover and (encoded is not None or remove_cover):
                 storage = community.cover.storage
                 transaction.on_commit(lambda: storage.delete(old_cover))
@@ -304,6 +307,7 @@ def community_delete(*, actor: User, community: Community) -> None:
     _check_lifecycle(community)
     community.deleted_at = timezone.now()
     Community.objects.filter(pk=community.pk).update(deleted_at=community.deleted_at)
+    search_docs.community_changed(community)
     forget_viewer_state(community)
 
 
@@ -341,7 +345,9 @@ def community_join(*, actor: User, community: Community, message: str = "") -> M
                 return pending
             try:
                 with transaction.atomic():
-                    return JoinRequest.objects.create(community=community, user=actor, message=message)
+                    created = JoinRequest.objects.create(community=community, user=actor, message=message)
+                    notify.on_join_requested(community_id=community.pk, user_id=actor.pk)
+                    return created
             except IntegrityError:
                 # A double click raced us to the one pending request allowed.
                 return JoinRequest.objects.get(community=community, user=actor, status=JoinRequest.Status.PENDING)

@@ -11,7 +11,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,24 +38,28 @@ class EmailConfig:
 
 
 def parse_email_url(url: str) -> EmailConfig:
-    """`console://`, `memory://` or `smtp[s]://user:pass@host:port?tls=1`."""
+    """`console://`, `memory://`, `smtp://user:pass@host:port` (add `?tls=1` for
+    STARTTLS), `smtp+tls://...` (STARTTLS, port 587 by default) or `smtps://...` /
+    `smtp+ssl://...` (implicit TLS, port 465 by default)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "console":
         return EmailConfig(backend="django.core.mail.backends.console.EmailBackend")
     if scheme == "memory":
         return EmailConfig(backend="django.core.mail.backends.locmem.EmailBackend")
-    if scheme not in {"smtp", "smtps"}:
-        raise ValueError(f"EMAIL_URL: unsupported scheme {scheme!r} (use smtp://, smtps:// or console://)")
+    if scheme not in {"smtp", "smtps", "smtp+tls", "smtp+ssl"}:
+        raise ValueError(f"EMAIL_URL: unsupported scheme {scheme!r} (use smtp://, smtp+tls://, smtps:// or console://)")
     query = parse_qs(parts.query)
+    use_ssl = scheme in {"smtps", "smtp+ssl"}
+    use_tls = scheme == "smtp+tls" or _bool((query.get("tls") or [""])[0], default=False)
     return EmailConfig(
         backend="django.core.mail.backends.smtp.EmailBackend",
         host=parts.hostname or "localhost",
-        port=parts.port or (465 if scheme == "smtps" else 25),
+        port=parts.port or (465 if use_ssl else 587 if scheme == "smtp+tls" else 25),
         user=unquote(parts.username or ""),
         password=unquote(parts.password or ""),
-        use_ssl=scheme == "smtps",
-        use_tls=_bool((query.get("tls") or [""])[0], default=False),
+        use_ssl=use_ssl,
+        use_tls=use_tls and not use_ssl,
     )
 
 
@@ -76,6 +80,9 @@ class Env:
     media_root: Path
     static_root: Path
     csrf_trusted_origins: list[str] = field(default_factory=list)
+    log_format: str = "plain"  # LOG_FORMAT: "plain" or "json" (one JSON object per line)
+    metrics_token: str = ""  # METRICS_TOKEN: bearer token for /metrics (unset: loopback only)
+    media_storage_url: str = ""  # MEDIA_STORAGE_URL: s3://KEY:SECRET@BUCKET/PREFIX?endpoint_url=... (unset: MEDIA_ROOT)
 
     @property
     def uses_sqlite(self) -> bool:
@@ -99,6 +106,13 @@ def _secret_key(var_dir: Path) -> tuple[str, bool]:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key, False
+
+
+def _log_format(value: str) -> str:
+    value = value.strip().lower() or "plain"
+    if value not in {"plain", "json"}:
+        raise ValueError(f"LOG_FORMAT: {value!r} is not one of plain, json")
+    return value
 
 
 def load() -> Env:
@@ -130,7 +144,45 @@ def load() -> Env:
         media_root=Path(os.environ.get("MEDIA_ROOT", str(var_dir / "media"))).resolve(),
         static_root=Path(os.environ.get("STATIC_ROOT", str(var_dir / "static"))).resolve(),
         csrf_trusted_origins=_list(os.environ.get("CSRF_TRUSTED_ORIGINS")) or [base_url],
+        log_format=_log_format(os.environ.get("LOG_FORMAT", "")),
+        metrics_token=os.environ.get("METRICS_TOKEN", "").strip(),
+        media_storage_url=os.environ.get("MEDIA_STORAGE_URL", "").strip(),
     )
+
+
+def media_storage(url: str) -> dict[str, object]:
+    """STORAGES["default"] for MEDIA_STORAGE_URL (empty: files under MEDIA_ROOT).
+
+    `s3://ACCESS_KEY:SECRET_KEY@BUCKET/OPTIONAL/PREFIX?endpoint_url=https://s3.example.com&region=eu-west-1`
+    (percent-encode the secret; without keys, boto3's usual sources apply: AWS_ACCESS_KEY_ID,
+    instance roles). `addressing_style=path` for servers that need it (MinIO, moto). The
+    bucket stays private: Townhall serves every file itself (core/storage.py)."""
+    if not url:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.hostname:
+        raise ValueError("MEDIA_STORAGE_URL must look like s3://KEY:SECRET@BUCKET/PREFIX?endpoint_url=...")
+    query = dict(parse_qsl(parts.query))
+    unknown = set(query) - {"endpoint_url", "region", "addressing_style"}
+    if unknown:
+        raise ValueError(f"MEDIA_STORAGE_URL: unknown option(s) {', '.join(sorted(unknown))}")
+    options: dict[str, object] = {
+        "bucket_name": parts.hostname,
+        "location": parts.path.strip("/"),
+        "default_acl": None,  # private objects: the bucket's own policy, no public ACL
+        "file_overwrite": False,  # a new name for every upload, as on disk
+        "querystring_auth": True,
+    }
+    if parts.username:
+        options["access_key"] = unquote(parts.username)
+        options["secret_key"] = unquote(parts.password or "")
+    if "endpoint_url" in query:
+        options["endpoint_url"] = query["endpoint_url"]
+    if "region" in query:
+        options["region_name"] = query["region"]
+    if "addressing_style" in query:
+        options["addressing_style"] = query["addressing_style"]
+    return {"BACKEND": "townhall.core.storage.MediaS3Storage", "OPTIONS": options}
 
 
 def problems(env: Env) -> list[str]:

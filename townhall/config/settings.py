@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "townhall.core.observability.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "townhall.core.middleware.NulPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -89,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "townhall.accounts.context_processors.organisation",
+                "townhall.notifications.context_processors.notifications",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -129,9 +131,11 @@ def _database() -> dict[str, object]:
         config["CONN_HEALTH_CHECKS"] = True
         config["CONN_MAX_AGE"] = 60
         # Page queries are small and indexed: parallel workers only add start-up cost
-        # (10-18 ms measured on the feed queries, docs/performance.md).
+        # (10-18 ms measured on the feed queries, docs/performance.md), and so does JIT
+        # compilation (1.5 s on a search whose cost estimate passed jit_above_cost,
+        # docs/search.md).
         options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
-        options.setdefault("options", "-c max_parallel_workers_per_gather=0")
+        options.setdefault("options", "-c max_parallel_workers_per_gather=0 -c jit=off")
         config["OPTIONS"] = options
     return config
 
@@ -146,7 +150,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 if ENV.redis_url:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Fails soft: a Redis outage falls back to process memory (core/cache.py).
+            "BACKEND": "townhall.core.cache.FailSoftRedisCache",
             "LOCATION": ENV.redis_url,
             "KEY_PREFIX": "townhall",
         }
@@ -190,7 +195,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = ENV.media_root
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # MEDIA_ROOT, or an S3-compatible bucket with MEDIA_STORAGE_URL (config/env.py).
+    "default": env_module.media_storage(ENV.media_storage_url),
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -231,14 +237,23 @@ if ENV.production:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # Probes and scrapers talk to the app port directly, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SILENCED_SYSTEM_CHECKS: list[str] = []
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "townhall.core.observability.JsonFormatter"},
+    },
+    "filters": {"request": {"()": "townhall.core.observability.RequestContextFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": ENV.log_format, "filters": ["request"]}},
     "root": {"handlers": ["console"], "level": "INFO" if ENV.production else "WARNING"},
+    # One line per request (request id, user id, route, status, duration) with
+    # LOG_FORMAT=json; in plain mode gunicorn's access log already says it.
+    "loggers": {"townhall.request": {"level": "INFO" if ENV.log_format == "json" else "WARNING"}},
 }
 
 # Townhall's own knobs.

@@ -37,3 +37,29 @@ class NotFound(TownhallError):
 class Conflict(TownhallError):
     code = "conflict"
     status = 409
+
+
+# A lost or refused database connection (PostgreSQL restarted or the connection
+# terminated, SQLite's lock wait ran out) is not a bug: pages and the API answer 503
+# with this message and Retry-After, and the connection is replaced on the next request
+# (CONN_HEALTH_CHECKS). A write that failed this way was rolled back, unless the
+# connection died during COMMIT itself, which no server can tell: hence "may not".
+DATABASE_UNAVAILABLE = "The database could not be reached. Your change may not have been saved: please try again."
+DATABASE_RETRY_AFTER = "2"
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """A lost connection or a lock wait that ran out; not a schema or query bug (SQLite
+    raises OperationalError for "no such column" too: that stays a 500)."""
+    import sqlite3
+
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.__cause__, sqlite3.Error):
+        text = str(exc).lower()
+        return any(marker in text for marker in ("locked", "busy", "unable to open", "disk i/o"))
+    return True  # psycopg's OperationalError: the connection failed or was terminated

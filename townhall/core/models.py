@@ -22,3 +22,15 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class PeriodicJob(models.Model):
+    """When each periodic job (townhall.core.periodic) runs next. Workers claim a due
+    run by moving `next_run_at` forward with a compare-and-set."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,6 +7,9 @@ library leaves out.
   seconds (it was killed, its machine died) and puts them back to READY. The sweep is
   a compare-and-set on (status, started_at), so two workers sweeping at once re-queue
   a task once.
+- Periodic jobs. Every `periodic_every` seconds the housekeeping thread enqueues the
+  registered jobs that are due (townhall.core.periodic; a compare-and-set keeps
+  several workers from enqueuing one run twice).
 - Retries with backoff. A task that raises `RetryableError` (or was interrupted by a
   forced shutdown) goes back to READY with `run_after` pushed out by
   `retry_backoff * 4 ** (attempt - 1)` seconds. Attempts are the claims recorded in
@@ -37,6 +40,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from townhall.core import periodic
 from townhall.core.models import WorkerHeartbeat
 
 logger = logging.getLogger("townhall.worker")
@@ -64,6 +68,7 @@ class WorkerConfig:
     stale_after: float = 60.0  # a worker silent this long is dead
     sweep_every: float = 15.0  # seconds between sweeps for lost tasks
     retry_backoff: float = 10.0  # first retry delay; x4 for each further attempt
+    periodic_every: float = 60.0  # seconds between looks for due periodic jobs (0 = never)
     max_attempts: int = MAX_ATTEMPTS
 
 
@@ -168,12 +173,16 @@ class _Housekeeper(threading.Thread):
 
     def run(self) -> None:
         next_sweep = time.monotonic() + self.config.sweep_every
+        next_periodic = time.monotonic() + self.config.periodic_every
         while not self.stopped.wait(self.config.heartbeat):
             try:
                 beat(self.worker_id)
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.config.sweep_every
                     requeue_lost_tasks(stale_after=self.config.stale_after, max_attempts=self.config.max_attempts)
+                if self.config.periodic_every and time.monotonic() >= next_periodic:
+                    next_periodic = time.monotonic() + self.config.periodic_every
+                    periodic.enqueue_due()
             except Exception:  # a broken beat must never kill the beating
                 logger.exception("Worker housekeeping failed; trying again")
             finally:

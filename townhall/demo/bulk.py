@@ -43,7 +43,7 @@ class Writer:
             else:
                 listed = rows if isinstance(rows, list) else list(rows)
                 marks = ", ".join(["%s"] * len(columns))
-                sql = f"INSERT INTO {connection.ops.quote_name(table)} ({names}) VALUES ({marks})"  # noqa: S608 - our names
+                sql = f"INSERT INTO {connection.ops.quote_name(table)} ({names}) VALUES ({marks})"  # noqa: S608 - our names  # nosec B608 - compiled or fixed SQL text; values are parameters
                 cursor.executemany(sql, listed)
                 count = len(listed)
         self.rows += count
@@ -55,7 +55,7 @@ class Writer:
             return
         sets = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
         with connection.cursor() as cursor:
-            sql = f"UPDATE {connection.ops.quote_name(table)} SET {sets} WHERE id = %s"  # noqa: S608 - our names
+            sql = f"UPDATE {connection.ops.quote_name(table)} SET {sets} WHERE id = %s"  # noqa: S608 - our names  # nosec B608 - compiled or fixed SQL text; values are parameters
             cursor.executemany(sql, list(rows))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:

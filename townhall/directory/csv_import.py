@@ -667,7 +667,7 @@ def _update_many(model: Any, objects: list[Any], fields: list[str]) -> None:
     meta, quote = model._meta, connection.ops.quote_name
     columns = [meta.get_field(name) for name in fields]
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608 - identifiers from the model
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608 - identifiers from the model  # nosec B608 - compiled or fixed SQL text; values are parameters
     params = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk] for obj in objects]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)

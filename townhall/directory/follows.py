@@ -15,6 +15,7 @@ from townhall.accounts.models import User
 from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
 from townhall.core.errors import NotFound, ValidationFailed
 from townhall.core.pagination import Page, paginate
+from townhall.directory import notify
 from townhall.directory.models import Follow
 from townhall.directory.permissions import can_view_person
 
@@ -33,7 +34,9 @@ def person_follow(*, actor: User, person: User) -> Follow:
         raise ValidationFailed("You can't follow yourself.")
     try:
         with transaction.atomic():
-            follow, _ = Follow.objects.get_or_create(follower=actor, followee=person)
+            follow, created = Follow.objects.get_or_create(follower=actor, followee=person)
+            if created:
+                notify.on_followed(follower_id=actor.pk, followee_id=person.pk)
     except IntegrityError:  # a concurrent request followed first
         follow = Follow.objects.get(follower=actor, followee=person)
     return follow

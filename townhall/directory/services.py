@@ -13,6 +13,7 @@ from townhall.accounts.models import User
 from townhall.accounts.permissions import check_edit_profile
 from townhall.accounts.services import user_update_names
 from townhall.core.errors import ValidationFailed
+from townhall.directory import search_docs
 from townhall.directory.hooks import run_department_changed
 from townhall.directory.models import Department, Location, Profile, Tag, Team
 from townhall.directory.permissions import can_view_person
@@ -47,6 +48,7 @@ def profile_refresh_search(*, profile: Profile) -> None:
     )
     Profile.objects.filter(pk=profile.pk).update(search_text=search_text, sort_name=sort_name)
     profile.search_text, profile.sort_name = search_text, sort_name
+    search_docs.person_changed(profile.user_id)
 
 
 def clean_tags(raw: list[str] | str, *, label: str) -> list[str]:

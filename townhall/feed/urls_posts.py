@@ -3,6 +3,7 @@ mounts this module under /posts/ with the `posts` namespace."""
 
 from django.urls import path
 
+from townhall.feed import views_move
 from townhall.feed import views_posts as views
 
 app_name = "posts"
@@ -15,6 +16,7 @@ urlpatterns = [
     path("<int:post_id>/edit", views.edit, name="edit"),
     path("<int:post_id>/delete", views.delete, name="delete"),
     path("<int:post_id>/pin", views.pin, name="pin"),
+    path("<int:post_id>/move", views_move.move, name="move"),
     path("<int:post_id>/share", views.share, name="share"),
     path("<int:post_id>/history", views.history, name="history"),
     path("<int:post_id>/react", views.react, name="react"),

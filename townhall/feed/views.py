@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from townhall.accounts.http import AuthedRequest
+from townhall.accounts.models import User
 from townhall.accounts.permissions import can_browse_directory
 from townhall.communities.models import Community
 from townhall.communities.selectors import all_company, community_get, community_header
@@ -33,7 +34,7 @@ from townhall.feed.selectors import (
 from townhall.feed.web import PAGE_SIZE, domain_errors, feed_response, is_htmx, safe_next
 from townhall.posts.forms import PostForm
 from townhall.posts.models import Post
-from townhall.posts.permissions import can_post_on_profile
+from townhall.posts.permissions import can_offer_urgent, can_post_on_profile
 from townhall.posts.selectors import topic_get
 from townhall.posts.services import topic_follow
 
@@ -53,13 +54,19 @@ def _wants_more(request: AuthedRequest) -> bool:
     return is_htmx(request) and request.htmx.target == "feed-more" and bool(request.GET.get("cursor"))  # type: ignore[attr-defined]
 
 
-def composer(*, destinations: list[Destination], fixed: Destination | None = None) -> PostForm | None:
+def composer(*, viewer: User, destinations: list[Destination], fixed: Destination | None = None) -> PostForm | None:
     """The composer form: a choice of places, or one `fixed` place (a community page,
-    someone's profile). None when there is nowhere to post."""
+    someone's profile), with "urgent" for those who may mark posts urgent. None when
+    there is nowhere to post."""
     choices = [fixed] if fixed is not None else destinations
     if not choices:
         return None
-    return PostForm(destinations=[(d.value, d.label) for d in choices], initial={"destination": choices[0].value})
+    offer_urgent = can_offer_urgent(viewer) and not (fixed is not None and fixed.value.startswith("profile:"))
+    return PostForm(
+        destinations=[(d.value, d.label) for d in choices],
+        initial={"destination": choices[0].value},
+        offer_urgent=offer_urgent,
+    )
 
 
 @login_required
@@ -68,7 +75,7 @@ def home(request: AuthedRequest) -> HttpResponse:
     """The home feed (Latest or Top) with the composer, beside the profile nudge and
     new joiners."""
     viewer = request.user
-    context: dict[str, Any] = {"nav": "home", "page_title": "Home"}
+    context: dict[str, Any] = {"nav": "home", "page_title": "Home", "live_feed": "home"}
     if not _wants_more(request):
         # The viewer's own profile row (the top bar's avatar loads it anyway); the
         # skills and interests person_get() would add are not needed here.
@@ -83,7 +90,7 @@ def home(request: AuthedRequest) -> HttpResponse:
             "profile_done": len(PROFILE_FIELDS) - len(missing),
             "profile_total": len(PROFILE_FIELDS),
             "can_browse": can_browse_directory(viewer),
-            "form": composer(destinations=post_destinations(viewer=viewer)),
+            "form": composer(viewer=viewer, destinations=post_destinations(viewer=viewer)),
         }
 
     def fetch(order: str, cursor: str | None) -> Page[Post]:
@@ -122,7 +129,10 @@ def _community_page(
         if header["can_post"]:
             value = COMPANY if community.is_all_company else f"community:{community.slug}"
             fixed = Destination(value, community.name)
-        context |= {"header": header, "form": composer(destinations=[], fixed=fixed), "can_read": header["can_read"]}
+        form = composer(viewer=viewer, destinations=[], fixed=fixed)
+        context |= {"header": header, "form": form, "can_read": header["can_read"]}
+        if header["can_read"]:
+            context["live_feed"] = f"community:{community.pk}"
 
     def fetch(order: str, cursor: str | None) -> Page[Post]:
         if header and not header["can_read"]:
@@ -162,6 +172,7 @@ def topic(request: AuthedRequest, slug: str) -> HttpResponse:
     viewer = request.user
     found = topic_get(viewer=viewer, slug=slug)
     context = {"nav": "", "page_title": f"#{found.name}", "topic": found, "following": found.is_followed}  # type: ignore[attr-defined]
+    context["live_feed"] = f"topic:{found.slug}"
 
     def fetch(order: str, cursor: str | None) -> Page[Post]:
         return topic_feed(viewer=viewer, topic=found, order=order, cursor=cursor, limit=PAGE_SIZE)
@@ -194,6 +205,7 @@ def profile_posts(request: AuthedRequest, user_id: int) -> HttpResponse:
     person = person_get(viewer=viewer, user_id=user_id)
     subject = person.user
     context: dict[str, Any] = {"nav": "people", "page_title": f"Posts by {subject.display_name}", "person": person}
+    context["live_feed"] = f"profile:{subject.pk}"
     if not _wants_more(request):
         fixed = None
         if can_post_on_profile(viewer, subject):
@@ -203,7 +215,7 @@ def profile_posts(request: AuthedRequest, user_id: int) -> HttpResponse:
             "is_self": subject.pk == viewer.pk,
             "can_follow": can_follow(viewer, subject),
             "following": is_following(viewer=viewer, person=subject),
-            "form": composer(destinations=[], fixed=fixed),
+            "form": composer(viewer=viewer, destinations=[], fixed=fixed),
         }
 
     def fetch(order: str, cursor: str | None) -> Page[Post]:

@@ -39,7 +39,7 @@ from townhall.feed.selectors import (
 from townhall.feed.web import domain_errors, here, is_htmx, safe_next
 from townhall.posts.forms import CommentEditForm, CommentForm, PostEditForm, PostForm, ShareForm
 from townhall.posts.models import Comment, Post
-from townhall.posts.permissions import check_edit_comment, check_edit_post
+from townhall.posts.permissions import can_offer_urgent, check_edit_comment, check_edit_post
 from townhall.posts.selectors import (
     comment_get,
     comments_page,
@@ -102,9 +102,14 @@ def _post_form(request: AuthedRequest) -> PostForm:
         # A community page or someone's profile offers a place the home list doesn't;
         # the service decides whether the viewer may post there.
         choices.append((wanted, _destination_label(request.user, wanted)))
+    offer_urgent = can_offer_urgent(request.user)
     if request.method == "POST":
-        return PostForm(request.POST, request.FILES, destinations=choices)
-    return PostForm(destinations=choices, initial={"destination": wanted or (choices[0][0] if choices else "")})
+        return PostForm(request.POST, request.FILES, destinations=choices, offer_urgent=offer_urgent)
+    return PostForm(
+        destinations=choices,
+        initial={"destination": wanted or (choices[0][0] if choices else "")},
+        offer_urgent=offer_urgent,
+    )
 
 
 def _destination_label(viewer: User, value: str) -> str:
@@ -154,7 +159,14 @@ def create(request: AuthedRequest) -> HttpResponse:
         return _composer_error(request, form, preview=prepare(author=viewer, body=body).html)
     try:
         community, person = _destination_target(viewer, form.cleaned_data["destination"])
-        post = post_create(actor=viewer, body=body, community=community, profile_user=person, images=form.images())
+        post = post_create(
+            actor=viewer,
+            body=body,
+            community=community,
+            profile_user=person,
+            images=form.images(),
+            urgent=bool(form.cleaned_data.get("urgent")),
+        )
     except ValidationFailed as exc:
         apply_error(form, exc)
         return _composer_error(request, form)
@@ -162,6 +174,7 @@ def create(request: AuthedRequest) -> HttpResponse:
         fresh = PostForm(
             destinations=form.fields["destination"].choices,  # type: ignore[attr-defined]
             initial={"destination": form.cleaned_data["destination"]},
+            offer_urgent="urgent" in form.fields,
         )
         context = {
             "card": _card(request, post.pk),

@@ -46,6 +46,7 @@ from townhall.posts.schemas import (
     PersonRefOut,
     PostCreateIn,
     PostEditIn,
+    PostMoveIn,
     PostOut,
     PostShareIn,
     RevisionOut,
@@ -60,6 +61,7 @@ from townhall.posts.selectors import (
     comments_page,
     mention_candidates,
     post_get,
+    post_move_targets,
     post_revisions,
     seen_counts,
     topic_get,
@@ -73,6 +75,7 @@ from townhall.posts.services import (
     post_create,
     post_delete,
     post_edit,
+    post_move,
     post_pin,
     post_share,
     posts_mark_seen,
@@ -161,6 +164,7 @@ def post_fields(post: Post) -> dict[str, Any]:
         created_at=post.created_at,
         edited_at=post.edited_at,
         pinned=post.pinned_at is not None,
+        urgent=post.urgent,
         link_url=post.link_url,
         link_preview=preview_out(post),
         comment_count=post.comment_count,
@@ -258,7 +262,12 @@ def posts_create(request: HttpRequest, payload: PostCreateIn) -> Status[PostOut]
     else:
         community = all_company()
     post = post_create(
-        actor=viewer, body=payload.body, community=community, profile_user=profile_user, link_url=payload.link_url
+        actor=viewer,
+        body=payload.body,
+        community=community,
+        profile_user=profile_user,
+        link_url=payload.link_url,
+        urgent=payload.urgent,
     )
     return Status(201, post_out(viewer, post_get(viewer=viewer, post_id=post.pk)))
 
@@ -356,6 +365,27 @@ def posts_unpin(request: HttpRequest, post_id: Path[Id]) -> PostOut:
     viewer = current_user(request)
     post_pin(actor=viewer, post=post_get(viewer=viewer, post_id=post_id), pinned=False)
     return post_out(viewer, post_get(viewer=viewer, post_id=post_id))
+
+
+@router.post(
+    "/posts/{post_id}/move",
+    response={204: None, **error_responses(400, 403, 404, 422)},
+    tags=["posts"],
+    operation_id="post_move",
+)
+def posts_move(request: HttpRequest, post_id: Path[Id], payload: PostMoveIn) -> Status[None]:
+    """Move a post, with its comments, into another community (moderators of both;
+    never to a wider audience). 422 when the community is not one it can move to
+    (hidden, archived, the same one, or less private). 204: a site moderator who does
+    not belong to the target may no longer read the post, so nothing is returned."""
+    viewer = current_user(request)
+    post = post_get(viewer=viewer, post_id=post_id)
+    target = next((c for c in post_move_targets(viewer=viewer, post=post) if c.slug == payload.community), None)
+    if target is None:
+        message = "Choose a community you run that is at least as private as this post's."
+        raise ValidationFailed(message, fields={"community": [message]})
+    post_move(actor=viewer, post=post, community=target)
+    return Status(204, None)
 
 
 @router.post(

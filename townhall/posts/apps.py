@@ -9,6 +9,7 @@ class PostsConfig(AppConfig):
         # Posts and comments take reactions; the reactions app knows them only through
         # this registration (it imports no content app).
         from townhall.core import media_access
+        from townhall.posts import search_docs
         from townhall.posts.selectors import (
             can_read_attachment,
             reactable_comment_ids,
@@ -20,6 +21,15 @@ class PostsConfig(AppConfig):
         from townhall.reactions.registry import TargetType, register
 
         media_access.register("posts/", can_read_attachment)
+        search_docs.register_sources()
+        # Notifications: targets, owners and the digest (posts/notify.py).
+        from townhall.posts import notify
+
+        notify.register()
+        # Real-time events: who may see a post, checked at delivery (posts/live.py).
+        from townhall.posts import live
+
+        live.register()
 
         register(
             TargetType(

@@ -92,9 +92,16 @@ class PostForm(_ImagesMixin):
         label="Message", limit=MAX_POST_LENGTH, rows=4, placeholder="Share an update, ask a question, @mention someone…"
     )
 
-    def __init__(self, *args: Any, destinations: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, destinations: list[tuple[str, str]], offer_urgent: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["destination"].choices = destinations  # type: ignore[attr-defined]
+        if offer_urgent:
+            self.fields["urgent"] = forms.BooleanField(
+                required=False,
+                label="Urgent: notify every member now, by email even outside working hours",
+            )
         self._add_image_fields()
 
 

@@ -56,6 +56,9 @@ class Post(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     pinned_at = models.DateTimeField(null=True, blank=True)
+    # An announcement the internal-communications team marked urgent: every member of
+    # its community is notified at once, by email too, even outside working hours.
+    urgent = models.BooleanField(default=False, db_default=False)
     # Engagement, kept by the services that change it.
     comment_count = models.PositiveIntegerField(default=0)
     reaction_count = models.PositiveIntegerField(default=0)

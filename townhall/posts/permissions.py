@@ -13,14 +13,17 @@ Callers pass posts loaded with `select_related("community")` to avoid a query.
 
 from __future__ import annotations
 
-from townhall.accounts.models import User
+from townhall.accounts.models import Role, User
 from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
+from townhall.communities.models import Community, Visibility
 from townhall.communities.permissions import (
     can_moderate_community,
+    can_post_in,
     can_read_community,
+    can_view_community,
     is_site_moderator,
 )
-from townhall.core.errors import NotFound, PermissionDenied
+from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from townhall.posts.models import Comment, Post
 
 
@@ -61,6 +64,48 @@ def can_pin_post(viewer: AnyUser, post: Post) -> bool:
     if not can_view_post(viewer, post) or post.community is None or post.community.is_archived:
         return False
     return can_moderate_community(viewer, post.community)
+
+
+def can_offer_urgent(viewer: AnyUser) -> bool:
+    """Whether the composer offers "urgent" at all: site admins and IC moderators."""
+    return is_signed_in(viewer) and isinstance(viewer, User) and viewer.role in {Role.ADMIN, Role.IC_MODERATOR}
+
+
+def can_mark_urgent(viewer: AnyUser, community: Community | None) -> bool:
+    """Site admins and IC moderators, for a post into a community they may post in
+    (urgency reaches every member of it, so never on a profile)."""
+    return community is not None and can_offer_urgent(viewer) and can_post_in(viewer, community)
+
+
+def can_move_post(viewer: AnyUser, post: Post) -> bool:
+    """Community moderators (site admins and IC moderators included), for posts in a
+    community that is not archived."""
+    return can_pin_post(viewer, post)
+
+
+# How many people may read a community's posts, from most to fewest.
+_PRIVACY = {Visibility.PUBLIC: 0, Visibility.PRIVATE: 1, Visibility.SECRET: 2}
+
+
+def is_widening(source: Community, target: Community) -> bool:
+    """Would moving a post from `source` to `target` show it to a wider kind of
+    audience? Public -> private or secret and private -> secret narrow it; the
+    reverse widens it and is never allowed."""
+    return _PRIVACY.get(Visibility(target.visibility), 0) < _PRIVACY.get(Visibility(source.visibility), 0)
+
+
+def can_move_post_to(viewer: AnyUser, post: Post, target: Community) -> bool:
+    """A move the viewer may make: they may move the post, and they run the target
+    too (its audience is theirs to decide), which is open (not archived), another
+    community, and never a wider audience than the post has now."""
+    return (
+        can_move_post(viewer, post)
+        and post.community is not None
+        and target.pk != post.community_id
+        and not target.is_archived
+        and can_moderate_community(viewer, target)
+        and not is_widening(post.community, target)
+    )
 
 
 def can_comment(viewer: AnyUser, post: Post) -> bool:
@@ -126,6 +171,32 @@ def check_pin_post(viewer: AnyUser, post: Post) -> None:
         if post.community.is_archived and can_moderate_community(viewer, post.community):
             raise PermissionDenied("This community is archived, so its pinned posts cannot change.")
         raise PermissionDenied("Only the community's admins can pin posts.")
+
+
+def check_move_post(viewer: AnyUser, post: Post, target: Community | None = None) -> None:
+    """NotFound for a hidden post or target, PermissionDenied when the viewer may not
+    move it (or not there), ValidationFailed for a target it cannot go to."""
+    check_view_post(viewer, post)
+    if post.community is None:
+        raise PermissionDenied("Only posts in a community can be moved.")
+    if not can_move_post(viewer, post):
+        if post.community.is_archived and can_moderate_community(viewer, post.community):
+            raise PermissionDenied("This community is archived, so its posts cannot move.")
+        raise PermissionDenied("Only the community's admins can move posts.")
+    if target is None:
+        return
+    if not can_view_community(viewer, target):
+        raise NotFound()
+    if not can_moderate_community(viewer, target):
+        raise PermissionDenied(f"Only {target.name}'s admins can move posts into it.")
+    if target.pk == post.community_id:
+        raise ValidationFailed("The post is already there.", fields={"community": ["Choose another community."]})
+    if target.is_archived:
+        message = f"{target.name} is archived, so it takes no posts."
+        raise ValidationFailed(message, fields={"community": [message]})
+    if is_widening(post.community, target):
+        message = f"A post can only move to a community at least as private as {post.community.name}."
+        raise ValidationFailed(message, fields={"community": [message]})
 
 
 def check_comment(viewer: AnyUser, post: Post) -> None:

@@ -77,6 +77,7 @@ class PostOut(Schema):
     created_at: datetime
     edited_at: datetime | None
     pinned: bool
+    urgent: bool
     images: list[ImageOut]
     topics: list[TopicRefOut]
     link_url: str
@@ -107,10 +108,22 @@ class PostCreateIn(InputSchema):
     link_url: str | None = Field(
         default=None, max_length=MAX_LINK_LENGTH, description="Link to preview; defaults to the first link in the body."
     )
+    urgent: bool = Field(
+        default=False,
+        description="Notify every member of the community now, by email even outside working hours "
+        "(administrators and IC moderators; community posts only).",
+    )
 
 
 class PostEditIn(InputSchema):
     body: str = Field(max_length=MAX_POST_LENGTH)
+
+
+class PostMoveIn(InputSchema):
+    community: Slug = Field(
+        description="Slug of the community to move the post into: one the caller runs, open, and at least as "
+        "private as the post's community now (public -> private -> secret, never back)."
+    )
 
 
 class PostShareIn(InputSchema):

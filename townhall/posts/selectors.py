@@ -11,17 +11,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
-from townhall.communities.models import Community
-from townhall.communities.selectors import readable_community_ids
+from townhall.communities.models import Community, MemberRole, Membership
+from townhall.communities.permissions import Seat, is_site_moderator, remember_invited, remember_seat
+from townhall.communities.selectors import readable_community_ids, visible_community_ids
 from townhall.core.errors import NotFound
 from townhall.core.pagination import Page, paginate
 from townhall.directory.selectors import people_visible_to
 from townhall.directory.text import fold
 from townhall.posts.models import Attachment, Comment, Post, PostRevision, Topic, TopicFollow
-from townhall.posts.permissions import check_view_post
+from townhall.posts.permissions import can_move_post_to, check_move_post, check_view_post
 
 # What a rendered post needs besides its own row.
 POST_RELATED = ("author", "author__profile", "community", "profile_user", "link_preview")
@@ -198,7 +199,7 @@ def latest_comments(
         params = list(oracle_params)
     # Written out: the ORM's filter on a window function compiles in ~1 ms per call.
     newest = (
-        "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY post_id ORDER BY created_at DESC, id DESC) AS n"  # noqa: S608 - ORM-compiled text; values are parameters
+        "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY post_id ORDER BY created_at DESC, id DESC) AS n"  # noqa: S608 - ORM-compiled text; values are parameters  # nosec B608 - compiled or fixed SQL text; values are parameters
         f" FROM {Comment._meta.db_table} WHERE post_id IN ({on_posts}) AND deleted_at IS NULL AND parent_id IS NULL)"
         " ranked WHERE n <= %s"
     )
@@ -317,3 +318,28 @@ def can_read_attachment(viewer: AnyUser, name: str) -> bool:
     if attachment["comment_id"]:
         return _visible_comments(viewer).filter(pk=attachment["comment_id"]).exists()
     return visible_posts(viewer).filter(pk=attachment["post_id"]).exists()
+
+
+def post_move_targets(*, viewer: AnyUser, post: Post) -> list[Community]:
+    """The communities the viewer may move this post into (permissions.can_move_post_to:
+    ones they run, open, never a wider audience), by name. NotFound for a hidden post,
+    PermissionDenied when the viewer may not move it at all. Two queries: the
+    candidates with the viewer's seat in each (primed into the oracle's cache)."""
+    check_move_post(viewer, post)
+    seat = Membership.objects.filter(community_id=OuterRef("pk"), user_id=viewer.pk or 0)
+    candidates = (
+        Community.objects.filter(pk__in=visible_community_ids(viewer), archived_at__isnull=True)
+        .exclude(pk=post.community_id or 0)
+        .annotate(viewer_role=Subquery(seat.values("role")[:1]), viewer_synced=Subquery(seat.values("synced")[:1]))
+        .order_by("name", "pk")
+    )
+    if not is_site_moderator(viewer):
+        candidates = candidates.filter(memberships__user_id=viewer.pk or 0, memberships__role=MemberRole.ADMIN)
+    targets: list[Community] = []
+    for community in candidates:
+        role = community.viewer_role  # type: ignore[attr-defined]
+        remember_seat(community, viewer, Seat(role, bool(community.viewer_synced), False) if role else None)  # type: ignore[attr-defined]
+        remember_invited(community, viewer, False)  # only consulted for non-members; visible already
+        if can_move_post_to(viewer, post, community):
+            targets.append(community)
+    return targets

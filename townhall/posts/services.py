@@ -30,8 +30,10 @@ from townhall.directory.permissions import can_view_person
 from townhall.media.images import reencode_image
 from townhall.media.models import LinkPreview
 from townhall.media.previews import request_preview
+from townhall.posts import live, notify, search_docs
 from townhall.posts.models import Attachment, Comment, Mention, Post, PostRevision, PostView, Topic, TopicFollow
 from townhall.posts.permissions import (
+    can_mark_urgent,
     can_post_on_profile,
     can_view_post,
     check_comment,
@@ -39,6 +41,7 @@ from townhall.posts.permissions import (
     check_delete_post,
     check_edit_comment,
     check_edit_post,
+    check_move_post,
     check_pin_post,
     check_view_post,
 )
@@ -165,10 +168,18 @@ def _live_comments(post_id: int) -> int:
 
 def refresh_engagement(post_id: int) -> None:
     """Recount a post's comments, reactions and shares and recompute its hot score.
-    Counting (rather than incrementing) keeps the numbers right under retries."""
-    post = Post.objects.filter(pk=post_id).only("created_at").first()
-    if post is None:
-        return
+    Counting (rather than incrementing) keeps the numbers right under retries; the
+    post's row is locked before counting, so two writers on one post (PostgreSQL, READ
+    COMMITTED) count one after the other instead of both missing the other's row."""
+    with transaction.atomic():
+        post = Post.objects.select_for_update(no_key=True).filter(pk=post_id).only("created_at").first()
+        if post is None:
+            return
+        _recount_engagement(post)
+
+
+def _recount_engagement(post: Post) -> None:
+    post_id = post.pk
     comments = _live_comments(post_id)
     reactions = Reaction.objects.filter(target_type="post", target_id=post_id).count()
     # Only shares everyone may see count: a share inside a private or secret community
@@ -186,16 +197,27 @@ def refresh_engagement(post_id: int) -> None:
         share_count=shares,
         hot_score=hot_score(post.created_at, reactions, comments, shares),
     )
+    live.post_counts_changed(post_id=post_id, comments=comments, shares=shares)
+
+
+def _lock_comment(comment_id: int) -> None:
+    """Lock a comment's row before recounting on it (see refresh_engagement)."""
+    list(Comment.objects.select_for_update(no_key=True).filter(pk=comment_id).values_list("pk"))
 
 
 def refresh_comment_reactions(comment_id: int) -> None:
-    count = Reaction.objects.filter(target_type="comment", target_id=comment_id).count()
-    Comment.objects.filter(pk=comment_id).update(reaction_count=count)
+    with transaction.atomic():
+        _lock_comment(comment_id)
+        count = Reaction.objects.filter(target_type="comment", target_id=comment_id).count()
+        Comment.objects.filter(pk=comment_id).update(reaction_count=count)
+    live.comment_counts_changed(comment_id=comment_id)
 
 
 def _refresh_replies(comment_id: int) -> None:
-    count = Comment.objects.filter(parent_id=comment_id, deleted_at__isnull=True).count()
-    Comment.objects.filter(pk=comment_id).update(reply_count=count)
+    with transaction.atomic():
+        _lock_comment(comment_id)
+        count = Comment.objects.filter(parent_id=comment_id, deleted_at__isnull=True).count()
+        Comment.objects.filter(pk=comment_id).update(reply_count=count)
 
 
 def _refresh_topic_counts(topic_ids: Iterable[int]) -> None:
@@ -209,7 +231,12 @@ def _refresh_topic_counts(topic_ids: Iterable[int]) -> None:
         .annotate(n=Count("id"))
         .values("n")  # type: ignore[misc]  # django-stubs does not see the annotation
     )
-    Topic.objects.filter(pk__in=ids).update(post_count=Coalesce(Subquery(counts), 0))
+    with transaction.atomic():
+        # Lock first (PostgreSQL; in id order), count after: an UPDATE that waited for a
+        # concurrent writer's lock would count with its old snapshot and miss that
+        # writer's post (found by tests/flows/test_faults.py, 3 writers on one topic).
+        list(Topic.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk").values_list("pk"))
+        Topic.objects.filter(pk__in=ids).update(post_count=Coalesce(Subquery(counts), 0))
 
 
 # --- mentions and topics ---------------------------------------------------------------
@@ -284,6 +311,7 @@ def _create(
     images: Sequence[_Image],
     link_url: str,
     shared_post: Post | None,
+    urgent: bool = False,
 ) -> Post:
     prepared = prepare(author=actor, body=body)
     link = link_url or (prepared.first_url or "")
@@ -302,9 +330,11 @@ def _create(
             created_at=now,
             last_activity_at=now,
             hot_score=hot_score(now, 0, 0, 0),
+            urgent=urgent,
         )
         _set_topics(post, prepared.topics)
         _sync_mentions(post=post, comment=None, user_ids=prepared.mentioned_user_ids, author_id=actor.pk)
+        notify.on_post_saved(post.pk, created=True)
         if link:
             post.link_preview = _request_preview(link)
             if post.link_preview is not None:
@@ -312,6 +342,8 @@ def _create(
         if shared_post is not None:
             refresh_engagement(shared_post.pk)
         _store_images(actor=actor, images=images, post=post)
+        search_docs.post_changed(post)
+        live.post_created(post=post, topics=list(prepared.topics))
     return post
 
 
@@ -323,10 +355,13 @@ def post_create(
     profile_user: User | None = None,
     images: Sequence[ImageInput] = (),
     link_url: str | None = None,
+    urgent: bool = False,
 ) -> Post:
     """Publish a post in a community (the company feed is communities.selectors.
     all_company()) or on a person's profile: exactly one of `community` and
-    `profile_user`.
+    `profile_user`. `urgent` (can_mark_urgent: admins and IC moderators, community
+    posts only) notifies every member of the community after commit, by email even
+    outside their working hours.
 
     Requires can_post_in (community) or can_post_on_profile (active non-guests, on an
     active non-guest's profile). The body is Markdown up to 20,000 characters; it may
@@ -339,6 +374,10 @@ def post_create(
     if not is_signed_in(actor):
         raise PermissionDenied("Sign in to post.")
     _check_target(actor=actor, community=community, profile_user=profile_user)
+    if urgent and community is None:
+        raise _invalid("urgent", "Only a post in a community can be urgent.")
+    if urgent and not can_mark_urgent(actor, community):
+        raise PermissionDenied("Only administrators and the internal communications team can mark a post urgent.")
     text = _clean_body(body, limit=MAX_POST_LENGTH)
     link = _clean_link(link_url)
     prepared_images = _prepare_images(images, limit=MAX_POST_IMAGES)
@@ -352,6 +391,7 @@ def post_create(
         images=prepared_images,
         link_url=link,
         shared_post=None,
+        urgent=urgent,
     )
 
 
@@ -402,6 +442,8 @@ def post_edit(*, actor: User, post: Post, body: str) -> Post:
         post.save(update_fields=fields)
         _set_topics(post, prepared.topics)
         _sync_mentions(post=post, comment=None, user_ids=prepared.mentioned_user_ids, author_id=post.author_id)
+        search_docs.post_changed(post)
+        notify.on_post_saved(post.pk, created=False)
     return post
 
 
@@ -421,6 +463,7 @@ def post_delete(*, actor: User, post: Post) -> None:
         _refresh_topic_counts(post.topics.values_list("pk", flat=True))
         if post.shared_post_id:
             refresh_engagement(post.shared_post_id)
+        search_docs.post_changed(post)
 
 
 def post_pin(*, actor: User, post: Post, pinned: bool) -> Post:
@@ -440,6 +483,27 @@ def post_pin(*, actor: User, post: Post, pinned: bool) -> Post:
         else:
             post.pinned_at = None
         post.save(update_fields=["pinned_at"])
+    return post
+
+
+def post_move(*, actor: User, post: Post, community: Community) -> Post:
+    """Move a post (with its comments) into another community: a moderator of both
+    (site admins and IC moderators for communities they can see), never into an
+    archived community and never to a wider audience (public -> private -> secret
+    only; see permissions.is_widening). The pin is dropped (it belonged to the old
+    place); mentions of people who cannot read it there are removed; a moved share is
+    recounted on its original. From commit on, search and every feed show it only
+    where it now is. NotFound, PermissionDenied or ValidationFailed before any write."""
+    check_move_post(actor, post, community)
+    with transaction.atomic():
+        post.community = community
+        post.pinned_at = None
+        post.save(update_fields=["community", "pinned_at"])
+        readers = readers_among(post=post, user_ids=Mention.objects.filter(post=post).values_list("user_id", flat=True))
+        Mention.objects.filter(post=post).exclude(user_id__in=readers).delete()
+        if post.shared_post_id:
+            refresh_engagement(post.shared_post_id)
+        search_docs.post_moved(post)
     return post
 
 
@@ -503,11 +567,13 @@ def comment_create(
             post=post, parent=parent, author=actor, body=text, body_html=html, created_at=now
         )
         _sync_mentions(post=post, comment=comment, user_ids=mentioned, author_id=actor.pk)
+        notify.on_comment_saved(comment.pk, created=True)
         _store_images(actor=actor, images=prepared_images, comment=comment)
         if parent is not None:
             _refresh_replies(parent.pk)
         Post.objects.filter(pk=post.pk).update(last_activity_at=now)
         refresh_engagement(post.pk)
+        search_docs.comment_changed(comment)
     return comment
 
 
@@ -538,6 +604,8 @@ def comment_edit(*, actor: User, comment: Comment, body: str) -> Comment:
         comment.edited_at = timezone.now()
         comment.save(update_fields=["body", "body_html", "edited_at"])
         _sync_mentions(post=comment.post, comment=comment, user_ids=mentioned, author_id=comment.author_id)
+        search_docs.comment_changed(comment)
+        notify.on_comment_saved(comment.pk, created=False)
     return comment
 
 
@@ -551,6 +619,7 @@ def comment_delete(*, actor: User, comment: Comment) -> None:
         if comment.parent_id:
             _refresh_replies(comment.parent_id)
         refresh_engagement(comment.post_id)
+        search_docs.comment_changed(comment)
 
 
 # --- seen by, topics ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from townhall.accounts.models import User
 from townhall.core.errors import ValidationFailed
-from townhall.reactions import registry
+from townhall.reactions import notify, registry
 from townhall.reactions.models import Reaction, ReactionKind
 from townhall.reactions.permissions import check_react
 
@@ -37,11 +37,13 @@ def reaction_set(*, actor: User, target_type: str, target_id: int, kind: str | N
                 existing.kind = kind
                 existing.save(update_fields=["kind"])
             return existing
-        reaction, _created = Reaction.objects.get_or_create(
+        reaction, created = Reaction.objects.get_or_create(
             target_type=target_type, target_id=target_id, user=actor, defaults={"kind": kind}
         )
         if reaction.kind != kind:  # a concurrent request won the insert
             reaction.kind = kind
             reaction.save(update_fields=["kind"])
         target.after_change(target_id)
+        if created:
+            notify.on_reaction_added(actor_id=actor.pk, target_type=target_type, target_id=target_id)
         return reaction

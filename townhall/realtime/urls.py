@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from townhall.realtime import views
 
 app_name = "realtime"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("stream", views.stream, name="stream"),
+]

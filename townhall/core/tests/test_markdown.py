@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -306,7 +307,76 @@ _PIECES = [
 _MARKDOWNY = st.lists(st.sampled_from(_PIECES), max_size=80).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _examples(default: int) -> int:
+    """CI size, or TOWNHALL_HYPOTHESIS_EXAMPLES for a longer run."""
+    return int(os.environ.get("TOWNHALL_HYPOTHESIS_EXAMPLES", default))
+
+
+# Hostile HTML built from parts: nested dangerous elements (script, SVG, MathML,
+# mutation-XSS containers) with event handlers, URL attributes in obfuscated
+# spellings, and values that try to break out of their quotes.
+_HOSTILE_TAGS = [
+    "script", "img", "svg", "math", "a", "iframe", "style", "p", "div", "noscript", "textarea",
+    "template", "object", "embed", "form", "input", "details", "table", "td", "mglyph", "mtext",
+    "title", "xmp", "base", "meta", "link", "video", "source", "body", "select", "annotation-xml",
+    "foreignobject", "animate", "set", "use", "plaintext", "listing", "frameset", "iframe",
+]  # fmt: skip
+_HOSTILE_ATTRIBUTES = [
+    "onerror", "onload", "onclick", "onmouseover", "ontoggle", "onfocus", "href", "src", "style",
+    "xlink:href", "srcdoc", "formaction", "action", "title", "class", "id", "data", "background",
+    "poster", "srcset", "attributename", "values", "to", "http-equiv", "content", "rel", "start",
+]  # fmt: skip
+_HOSTILE_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "javascript:alert(1)",
+            " jav&#x09;ascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "&#106;avascript:alert(1)",
+            "java\x00script:alert(1)",
+            "java\nscript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+",
+            "vbscript:msgbox(1)",
+            "https://ok.example/",
+            "/relative",
+            "width:expression(alert(1))",
+            "background:url(javascript:alert(1))",
+            'x" onerror="alert(1)" y="',
+            "x' onerror='alert(1)' y='",
+            "</textarea><img src=x onerror=alert(1)>",
+            "</style><script>alert(1)</script>",
+            "mention topic align-left evil",
+            "0;url=javascript:alert(1)",
+        ]
+    ),
+    st.text(max_size=12),
+)
+
+
+@st.composite
+def _hostile_element(draw: st.DrawFn, children: st.SearchStrategy[str]) -> str:
+    tag = draw(st.sampled_from(_HOSTILE_TAGS))
+    if draw(st.booleans()):
+        tag = tag.upper() if draw(st.booleans()) else tag.title()
+    attributes = ""
+    for name in draw(st.lists(st.sampled_from(_HOSTILE_ATTRIBUTES), max_size=3)):
+        quote = draw(st.sampled_from(['"', "'", "", "`"]))
+        separator = draw(st.sampled_from([" ", "/", "\n", "\t", " \x0c"]))
+        attributes += f"{separator}{name}={quote}{draw(_HOSTILE_VALUES)}{quote}"
+    inner = draw(children)
+    closing = draw(st.sampled_from([f"</{tag}>", "", f"</{tag}", "</p>", "-->"]))
+    return f"<{tag}{attributes}>{inner}{closing}"
+
+
+_HOSTILE_HTML = st.recursive(
+    st.one_of(st.text(max_size=10), st.sampled_from(["<!--", "-->", "<![CDATA[", "]]>", "&lt;", "&#60;", "\x00"])),
+    lambda children: _hostile_element(st.lists(children, max_size=3).map("".join)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=_examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(_MARKDOWNY, st.text(max_size=300)))
 def test_render_markdown_output_is_allowlisted_and_a_fixpoint(text: str) -> None:
     html = render_markdown(text)
@@ -314,12 +384,34 @@ def test_render_markdown_output_is_allowlisted_and_a_fixpoint(text: str) -> None
     assert sanitize(html) == html
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=_examples(200), deadline=None)
 @given(st.text(max_size=300))
 def test_sanitize_is_idempotent_on_arbitrary_html(text: str) -> None:
     once = sanitize(text)
     assert sanitize(once) == once
     assert_safe(once)
+
+
+@settings(max_examples=_examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_HOSTILE_HTML)
+def test_sanitize_leaves_only_allowlisted_html_from_hostile_markup(html: str) -> None:
+    """The second layer alone, fed nested hostile elements and attributes: only
+    allowlisted tags, attributes, classes and URL schemes survive, and a second pass
+    changes nothing."""
+    once = sanitize(html)
+    assert_safe(once)
+    assert sanitize(once) == once
+
+
+@settings(max_examples=_examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    _HOSTILE_HTML, st.sampled_from(["{}", "**{}**", "[{}](https://ok.example)", "- {}", "| {} |\n|---|\n| x |", "> {}"])
+)
+def test_render_markdown_keeps_hostile_markup_inert(html: str, shape: str) -> None:
+    """The whole pipeline, hostile HTML inside Markdown constructs."""
+    rendered = render_markdown(shape.format(html))
+    assert_safe(rendered)
+    assert sanitize(rendered) == rendered
 
 
 def test_sanitize_matches_plain_nh3_on_tags() -> None:

@@ -1,6 +1,7 @@
 """The task worker: tasks go through the real database queue and are run by
 `townhall worker` processes; retries back off; a worker killed mid-task has its task
-run again exactly once, with its effect done once."""
+run again exactly once, with its effect done once; a worker killed at random moments
+over many tasks loses none and repeats no effect (issue 7's fault test)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,28 @@ def send_once_then_hang(context: TaskContext, folder: str) -> str:
     if context.attempt == 1:
         time.sleep(120)
     return "sent"
+
+
+EFFECTS_TABLE = "townhall_test_fault_effect"
+
+
+@task(takes_context=True)
+def effect_in_transaction(context: TaskContext, folder: str, key: str) -> str:
+    """A task whose effect is one database transaction keyed by the task (as Townhall's
+    tasks are written): a kill before COMMIT leaves nothing, a re-run after COMMIT
+    finds the key and adds nothing. Every attempt is logged to count the re-runs."""
+    from django.db import transaction
+
+    with open(Path(folder) / "attempts", "a") as handle:
+        handle.write(f"{key} {context.attempt}\n")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {EFFECTS_TABLE} (key, attempt) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",  # noqa: S608 - a constant
+            [key, context.attempt],
+        )
+        time.sleep(0.03)  # the kill often lands inside the transaction
+    time.sleep(0.03)  # ... or after its COMMIT, before the result is recorded
+    return key
 
 
 # -- Helpers -------------------------------------------------------------------------
@@ -282,6 +305,57 @@ def test_worker_killed_mid_task_is_rerun_once_and_its_effect_happens_once(tmp_pa
     assert len(row.worker_ids) == 2 and row.worker_ids[0] != row.worker_ids[1]
     assert sorted(p.name for p in tmp_path.glob("started-*")) == ["started-1", "started-2"]
     assert (tmp_path / "outbox").read_text() == "email\n"  # sent once, not twice
+
+
+def test_worker_killed_at_random_moments_loses_and_repeats_nothing(tmp_path: Path, spawn, record_property) -> None:  # type: ignore[no-untyped-def]
+    """40 tasks, their worker SIGKILLed 4 times at random moments mid-stream and
+    restarted: every task ends SUCCESSFUL (no loss) and every effect exists exactly once
+    (no duplicate), although killed attempts were run again."""
+    import random
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {EFFECTS_TABLE} (key varchar(20) PRIMARY KEY, attempt integer)")
+    try:
+        keys = [f"task-{n}" for n in range(40)]
+        results = [effect_in_transaction.enqueue(str(tmp_path), key) for key in keys]
+        attempts = tmp_path / "attempts"
+        rng = random.Random(5)
+
+        def started() -> int:
+            return len(attempts.read_text().splitlines()) if attempts.exists() else 0
+
+        kills = 0
+        for _ in range(4):
+            worker = spawn("worker", *FAST)
+            floor = started()
+            # Past any re-run of the task killed last time, then a random moment.
+            wait_for(lambda floor=floor: started() >= floor + 2, what="tasks to run")  # type: ignore[misc]
+            time.sleep(rng.uniform(0.0, 0.15))
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+            kills += 1
+        last = spawn("worker", *FAST)
+        wait_for(
+            lambda: all(status_of(r.id) == TaskResultStatus.SUCCESSFUL for r in results),
+            seconds=90,
+            what="every task to succeed",
+        )
+        last.send_signal(signal.SIGTERM)
+        assert last.wait(timeout=30) == 0
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT key FROM {EFFECTS_TABLE}")  # noqa: S608 - a constant
+            effects = sorted(row[0] for row in cursor.fetchall())
+        assert effects == sorted(keys), "every effect exactly once"
+        runs = attempts.read_text().splitlines()
+        assert len(runs) >= len(keys)
+        record_property(
+            "summary",
+            f"fault, task worker SIGKILLed: {kills} kills over {len(keys)} tasks, {len(runs)} attempts, "
+            "0 lost, 0 effects duplicated",
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {EFFECTS_TABLE}")
 
 
 def _ready(port: int) -> bool:

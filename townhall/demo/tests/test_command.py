@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 from townhall.accounts.models import User
 from townhall.directory.demo import ADMIN_EMAIL, MEMBER_EMAIL, saved_password
 from townhall.posts.models import Post
+from townhall.search.models import Document
 
 
 @pytest.mark.django_db
@@ -17,6 +18,9 @@ def test_demo_command_if_empty_is_idempotent(var_dir, capsys):
     assert User.objects.count() == 80
     posts = Post.objects.count()
     assert posts > 0
+    # Search works on the demo at once: the command indexes what it loaded.
+    assert Document.objects.filter(kind="post").count() == Post.objects.filter(deleted_at__isnull=True).count()
+    assert Document.objects.filter(kind="person").count() == 80
 
     call_command("demo", "--if-empty")
     second = capsys.readouterr().out

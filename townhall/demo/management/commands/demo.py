@@ -7,8 +7,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from townhall.accounts.models import User
 from townhall.core.errors import TownhallError
 from townhall.demo.content import load_content
+from townhall.demo.notifications import seed_notifications
 from townhall.directory.demo import (
+    ADMIN_EMAIL,
     MAX_PEOPLE,
+    MEMBER_EMAIL,
     MIN_PEOPLE,
     ORG_NAME,
     build_demo,
@@ -16,6 +19,8 @@ from townhall.directory.demo import (
     saved_password,
     sign_in_line,
 )
+from townhall.search.index import reindex
+from townhall.search.models import Document
 
 
 class Command(BaseCommand):
@@ -38,6 +43,9 @@ class Command(BaseCommand):
                     "The database already has people in it; the demo organisation is only loaded into an empty one."
                 )
             self.stdout.write("Demo data already loaded.")
+            if not Document.objects.exists():  # loaded before search existed
+                reindex()
+                self.stdout.write("Search index built.")
             password = saved_password()
             if password:
                 self.stdout.write(sign_in_line(password))
@@ -49,11 +57,14 @@ class Command(BaseCommand):
         except TownhallError as exc:
             raise CommandError(exc.message) from exc
         content = load_content(seed=options["seed"])
+        seed_notifications(emails=[ADMIN_EMAIL, MEMBER_EMAIL])
+        # The demo writes in bulk, past the services that keep the index current.
+        indexed = sum(count for count, _seconds in reindex().values())
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {ORG_NAME}: {result.people} people, {result.departments} departments, {result.teams} teams, "
                 f"{result.locations} locations, {content.communities} communities, {content.posts} posts, "
-                f"{content.comments} comments, {content.reactions} reactions "
+                f"{content.comments} comments, {content.reactions} reactions, {indexed} search documents "
                 f"in {result.seconds + content.seconds:.1f} s."
             )
         )

@@ -1,0 +1,234 @@
+"""Locust side of bench/load.py (run by it; not meant to be started by hand).
+
+Each simulated member signs in with its own session (cookies prepared by load.py) and,
+with a think time between actions, does the read-heavy mix of issue 6: 80 % reads
+(home feed, a community feed, a post page), 15 % reactions and comments, 5 % posts.
+Writes go through the JSON API with the session cookie and its CSRF token, as the
+browser's scripts do.
+
+`StepRamp` raises the number of members step by step (geometric) and evaluates each
+step's window: it stops at the first step that crosses a threshold (server errors >
+0.025 %, p99 > 2 s, mean > 100 ms) or at the time bound, and writes every step's
+figures to LOAD_RESULT_FILE. Only loopback targets are accepted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from locust import HttpUser, LoadTestShape, between, events, task
+
+MEMBERS: list[dict[str, Any]] = json.loads(open(os.environ["LOAD_MEMBERS_FILE"]).read())  # noqa: SIM115
+RESULT_FILE = os.environ["LOAD_RESULT_FILE"]
+START = int(os.environ.get("LOAD_START", "10"))
+FACTOR = float(os.environ.get("LOAD_FACTOR", "2"))
+STEP_SECONDS = float(os.environ.get("LOAD_STEP_SECONDS", "10"))
+MAX_SECONDS = float(os.environ.get("LOAD_MAX_SECONDS", "60"))
+WARMUP_SECONDS = float(os.environ.get("LOAD_WARMUP_SECONDS", "5"))
+MAX_MEMBERS = min(int(os.environ.get("LOAD_MAX_MEMBERS", "1000")), len(MEMBERS))
+THINK = (float(os.environ.get("LOAD_THINK_MIN", "1")), float(os.environ.get("LOAD_THINK_MAX", "5")))
+# "any": stop at the first step crossing any threshold (issue 6's rule). "p99": stop
+# only on server errors or p99, recording where the mean crossed (capacity on a
+# machine where even one member's mean is above 100 ms).
+STOP_ON = os.environ.get("LOAD_STOP_ON", "any")
+# Thresholds (issue 6)
+MAX_ERROR_RATIO = 0.00025
+MAX_P99_MS = 2000
+MAX_MEAN_MS = 100
+
+POST_LINK = re.compile(r'href="/posts/(\d+)/"')
+KINDS = ["like", "love", "celebrate", "insightful", "curious", "funny"]
+_next_member = itertools.count()
+client_errors: dict[str, int] = {}
+
+
+@events.init.add_listener
+def _loopback_only(environment: Any, **_: Any) -> None:
+    host = urlsplit(environment.host or "").hostname or ""
+    if not (host == "localhost" or host.startswith("127.") or host == "::1"):
+        raise SystemExit(f"bench/load.py only targets loopback (got {host!r})")
+
+
+class Member(HttpUser):
+    wait_time = between(*THINK)
+
+    def on_start(self) -> None:
+        self.me = MEMBERS[next(_next_member) % len(MEMBERS)]
+        self.client.cookies.set(self.me["session_cookie"], self.me["session"])
+        self.client.cookies.set(self.me["csrf_cookie"], self.me["csrf"])
+        self.posts: list[int] = []
+        self.rng = random.Random(self.me["id"])
+        with self.client.get("/", name="home", catch_response=True) as response:
+            if "/signin" in response.url:  # a broken set-up must not pass for a fast server
+                response.failure("not signed in: the session was refused")
+                return
+            self._check(response, "home")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _check(self, response: Any, name: str) -> None:
+        if response.status_code >= 500 or response.status_code == 0:
+            response.failure(f"server error {response.status_code}")
+        else:
+            if response.status_code >= 400:
+                client_errors[f"{name} {response.status_code}"] = (
+                    client_errors.get(f"{name} {response.status_code}", 0) + 1
+                )
+            response.success()
+
+    def _read(self, path: str, name: str) -> None:
+        with self.client.get(path, name=name, catch_response=True) as response:
+            self._check(response, name)
+            if response.status_code == 200:
+                found = [int(n) for n in POST_LINK.findall(response.text)]
+                if found:
+                    self.posts = list(dict.fromkeys(found + self.posts))[:60]
+
+    def _write(self, method: str, path: str, body: dict[str, Any], name: str) -> None:
+        headers = {"X-CSRFToken": self.me["csrf"], "Content-Type": "application/json"}
+        with self.client.request(
+            method, path, data=json.dumps(body), headers=headers, name=name, catch_response=True
+        ) as response:
+            self._check(response, name)
+
+    def _post_id(self) -> int | None:
+        return self.rng.choice(self.posts) if self.posts else None
+
+    # -- the mix: 80 % reads, 15 % reactions and comments, 5 % posts ----------------------
+
+    @task(35)
+    def home(self) -> None:
+        self._read("/", "home")
+
+    @task(25)
+    def community(self) -> None:
+        if self.me["communities"]:
+            self._read(f"/c/{self.rng.choice(self.me['communities'])}/", "community")
+        else:
+            self._read("/company", "community")
+
+    @task(20)
+    def post_page(self) -> None:
+        post_id = self._post_id()
+        if post_id is None:
+            self._read("/", "home")
+        else:
+            self._read(f"/posts/{post_id}/", "post page")
+
+    @task(10)
+    def react(self) -> None:
+        post_id = self._post_id()
+        if post_id is not None:
+            self._write("PUT", f"/api/v1/reactions/post/{post_id}", {"kind": self.rng.choice(KINDS)}, "reaction")
+
+    @task(5)
+    def comment(self) -> None:
+        post_id = self._post_id()
+        if post_id is not None:
+            self._write("POST", f"/api/v1/posts/{post_id}/comments", {"body": "Load test comment, thanks!"}, "comment")
+
+    @task(5)
+    def post(self) -> None:
+        body: dict[str, Any] = {"body": f"Load test post {time.time():.0f} #loadtest"}
+        if self.me["post_in"]:
+            body["community"] = self.rng.choice(self.me["post_in"])
+        self._write("POST", "/api/v1/posts", body, "post")
+
+
+class StepRamp(LoadTestShape):
+    """START members, then x FACTOR every STEP_SECONDS, up to MAX_MEMBERS; each step's
+    window is judged against the thresholds and the ramp stops at the first crossing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users = START
+        self.step_started: float | None = None
+        self.steps: list[dict[str, Any]] = []
+        self.stopped_because = ""
+
+    def _judge(self) -> dict[str, Any]:
+        total = self.runner.stats.total
+        requests = total.num_requests
+        errors = total.num_failures
+        row = {
+            "members": self.users,
+            "requests": requests,
+            "req_per_s": round(requests / STEP_SECONDS, 1),
+            "server_errors": errors,
+            "error_ratio": errors / requests if requests else 0.0,
+            "mean_ms": round(total.avg_response_time, 1),
+            "p50_ms": total.get_response_time_percentile(0.5),
+            "p95_ms": total.get_response_time_percentile(0.95),
+            "p99_ms": total.get_response_time_percentile(0.99),
+            "by_name": {
+                name: {
+                    "n": entry.num_requests,
+                    "mean_ms": round(entry.avg_response_time, 1),
+                    "p99_ms": entry.get_response_time_percentile(0.99),
+                }
+                for (name, _), entry in self.runner.stats.entries.items()
+            },
+        }
+        crossed = []
+        if row["error_ratio"] > MAX_ERROR_RATIO:
+            crossed.append(f"server errors {row['error_ratio']:.3%} > 0.025 %")
+        if (row["p99_ms"] or 0) > MAX_P99_MS:
+            crossed.append(f"p99 {row['p99_ms']} ms > 2 s")
+        if row["mean_ms"] > MAX_MEAN_MS:
+            crossed.append(f"mean {row['mean_ms']} ms > 100 ms")
+        row["crossed"] = crossed
+        row["stops"] = bool(crossed) if STOP_ON == "any" else any(not c.startswith("mean") for c in crossed)
+        return row
+
+    def _finish(self, reason: str) -> None:
+        held = [s["members"] for s in itertools.takewhile(lambda s: not s["crossed"], self.steps)]
+        held_p99 = [s["members"] for s in itertools.takewhile(lambda s: not s["stops"], self.steps)]
+        result = {
+            "steps": self.steps,
+            "held": max(held) if held else 0,
+            "held_errors_and_p99": max(held_p99) if held_p99 else 0,
+            "stop_on": STOP_ON,
+            "stopped_because": reason,
+            "client_errors": client_errors,
+            "think_seconds": THINK,
+        }
+        with open(RESULT_FILE, "w") as handle:
+            json.dump(result, handle, indent=2)
+
+    def tick(self) -> tuple[int, float] | None:
+        now = self.get_run_time()
+        if now < WARMUP_SECONDS:  # first requests compile templates, fill caches: not judged
+            return self.users, max(self.users, 1.0) / 2
+        if self.step_started is None:
+            self.runner.stats.reset_all()
+            self.step_started = now
+            return self.users, max(self.users, 1.0) / 2
+        if now - self.step_started < STEP_SECONDS:
+            return self.users, max(self.users, 1.0) / 2
+        row = self._judge()
+        self.steps.append(row)
+        print(
+            f"step {row['members']:>5} members: {row['req_per_s']:7.1f} req/s, mean {row['mean_ms']:7.1f} ms, "
+            f"p99 {row['p99_ms']} ms, server errors {row['server_errors']} {'CROSSED ' + '; '.join(row['crossed']) if row['crossed'] else ''}",
+            flush=True,
+        )
+        if row["stops"]:
+            self._finish("threshold: " + "; ".join(row["crossed"]))
+            return None
+        if self.users >= MAX_MEMBERS:
+            self._finish(f"reached --max-members {MAX_MEMBERS}")
+            return None
+        if now + STEP_SECONDS > MAX_SECONDS + WARMUP_SECONDS:
+            self._finish(f"time bound {MAX_SECONDS:.0f} s")
+            return None
+        self.users = min(MAX_MEMBERS, max(self.users + 1, int(self.users * FACTOR)))
+        self.runner.stats.reset_all()
+        self.step_started = now
+        return self.users, max(self.users, 1.0) / 2

@@ -1,0 +1,122 @@
+"""Live updates in real browsers, against the server `townhall serve` runs (uvicorn +
+the ASGI router, in a thread here): one person posts with a mention, the other sees
+the "new posts" bar appear without a reload, shows the post in place, then watches its
+reaction count change, and (when the notification badge exists) the badge update."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+from playwright.sync_api import expect
+
+from townhall.accounts import services as account_services
+from townhall.communities.services import community_create, community_join
+from townhall.testing.factories import TEST_PASSWORD, UserFactory
+
+from .conftest import DESKTOP, Visit, _visit
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def asgi_server() -> Iterator[SimpleNamespace]:
+    import uvicorn
+
+    from townhall.config.asgi import application
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(10)
+    from townhall.realtime.broker import reset_broker
+
+    reset_broker()  # its database thread lets go of the test database
+
+
+@pytest.fixture
+def world(db):
+    admin = UserFactory(email="admin@acme.example", full_name="Ada Admin", role="admin")
+    account_services.organisation_update(actor=admin, name="Acme", allowed_domains=[], guidelines="")
+    mia = UserFactory(email="mia@acme.example", full_name="Mia Member")
+    sanjay = UserFactory(email="sanjay@acme.example", full_name="Sanjay Shah")
+    guild = community_create(actor=sanjay, name="Platform Guild", description="Builders of the platform.")
+    community_join(actor=mia, community=guild)
+    return {"mia": mia, "sanjay": sanjay, "guild": guild}
+
+
+@pytest.fixture
+def mia_tab(browser, asgi_server) -> Iterator[Visit]:
+    yield from _visit(browser, asgi_server, DESKTOP, "live-mia")
+
+
+@pytest.fixture
+def sanjay_tab(browser, asgi_server) -> Iterator[Visit]:
+    yield from _visit(browser, asgi_server, DESKTOP, "live-sanjay")
+
+
+def _sign_in(visit: Visit, email: str) -> None:
+    visit.goto("/signin")
+    visit.page.get_by_label("Email").fill(email)
+    visit.page.get_by_label("Password").fill(TEST_PASSWORD)
+    visit.page.get_by_role("button", name="Sign in").click()
+    visit.page.wait_for_url(re.compile(r"/$"))
+    visit.audit()
+
+
+def test_new_post_bar_counts_and_badge_arrive_without_reload(world, mia_tab, sanjay_tab):
+    mia = mia_tab.page
+    _sign_in(mia_tab, "mia@acme.example")
+    _sign_in(sanjay_tab, "sanjay@acme.example")
+    mia_tab.goto("/")
+    mia.evaluate("window.__notReloaded = true")
+    bar = mia.locator("#live-new-posts")
+    expect(bar).to_be_hidden()
+    has_badge = mia.locator("#notif-bell, #notification-badge").count() > 0
+
+    # Sanjay posts in the shared community, mentioning Mia.
+    sanjay_tab.goto("/c/platform-guild/")
+    sanjay_tab.page.locator("#composer textarea[name=body]").fill("Release train leaves at 3, @mia please review")
+    sanjay_tab.page.locator("#composer-submit").click()
+    expect(sanjay_tab.page.locator("#feed-list")).to_contain_text("Release train leaves at 3")
+
+    # Mia's home feed offers it without a reload; the bar is a button, announced politely.
+    expect(bar).to_be_visible(timeout=10_000)
+    expect(bar).to_have_text(re.compile(r"^1 new post"))
+    assert bar.evaluate("el => el.tagName") == "BUTTON"
+    expect(mia.locator("#live-updates[aria-live=polite]")).to_contain_text("1 new post")
+    mia_tab.audit()
+    bar.click()
+    card = mia.locator("#feed-list article.post").filter(has_text="Release train leaves at 3").first
+    expect(card).to_be_visible()
+    expect(bar).to_be_hidden()
+    assert mia.evaluate("window.__notReloaded") is True
+    expect(mia.locator("#live-updates")).to_contain_text("1 new post shown")
+    if has_badge:  # the notifications app's badge: the mention arrives without a reload
+        count = mia.locator("#notif-bell [data-unread], #notification-badge[data-count]").first
+        expect(count).to_have_text("1", timeout=10_000)
+        expect(mia.locator("#live-updates")).to_contain_text("1 unread notification")
+
+    # Sanjay celebrates his post; Mia's count follows (her stream now listens to it).
+    time.sleep(0.8)  # the page reconnects with the new post on screen
+    sanjay_tab.page.locator("#feed-list article.post button[id$='-react-celebrate']").first.click()
+    expect(card.locator("button[id$='-react-celebrate'] .reaction-count")).to_have_text("1", timeout=10_000)
+    assert mia.evaluate("window.__notReloaded") is True
+    mia_tab.audit()

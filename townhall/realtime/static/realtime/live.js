@@ -1,0 +1,255 @@
+// Live updates over Server-Sent Events (docs/realtime.md). Progressive: without this
+// file, or when the server answers 204 (live updates off), pages work as before.
+//
+// - Feeds: a "N new posts — show" button ([data-live-feed] names the feed); pressing it
+//   loads the feed's first page in place (no full reload) and moves focus to it.
+// - Posts on screen (article.post#post-<id>): reaction and comment counts stay current.
+// - The notification badge (#notification-badge or #notif-bell): on a "notifications"
+//   event the badge partial is fetched from data-badge-url and swapped in (or, when the
+//   event carries {unread}, data-count is set); "townhall:notifications" is dispatched.
+// Announcements go to one polite live region.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var url = script && script.getAttribute("data-stream-url");
+  var badgeUrl = script && script.getAttribute("data-badge-url");
+  // When the page was made: the first connection replays what happened since.
+  var since = script && script.getAttribute("data-live-since");
+  if (!url || !window.EventSource || !window.fetch) return;
+
+  var source = null;
+  var lastId = null;
+  var fresh = [];
+  var region = null;
+  var reconnectTimer = null;
+  var MAX_POSTS = 200;
+
+  function announce(text) {
+    // Each announcement is a new line in the polite region (additions are read out),
+    // so two at once (a post and a notification) are both heard; the last three stay.
+    if (!region) return;
+    var line = document.createElement("p");
+    line.textContent = text;
+    region.appendChild(line);
+    while (region.childNodes.length > 3) region.removeChild(region.firstChild);
+  }
+
+  function feedName() {
+    var el = document.querySelector("[data-live-feed]");
+    return el ? el.getAttribute("data-live-feed") : "";
+  }
+
+  function postIds() {
+    var ids = [];
+    document.querySelectorAll("article.post[id^='post-']").forEach(function (el) {
+      var id = el.id.slice(5);
+      if (/^\d+$/.test(id) && ids.indexOf(id) < 0) ids.push(id);
+    });
+    return ids.slice(0, MAX_POSTS);
+  }
+
+  function streamUrl() {
+    var query = new URLSearchParams();
+    var feed = feedName();
+    if (feed) query.set("feed", feed);
+    var ids = postIds();
+    if (ids.length) query.set("posts", ids.join(","));
+    if (lastId) query.set("last", lastId);
+    else if (since) query.set("since", since);
+    var text = query.toString();
+    return text ? url + "?" + text : url;
+  }
+
+  function remember(event) {
+    if (event.lastEventId) lastId = event.lastEventId;
+  }
+
+  function bar() {
+    var el = document.getElementById("live-new-posts");
+    return el && el.hasAttribute("data-live-feed") ? el : null;
+  }
+
+  function updateBar() {
+    var el = bar();
+    if (!el) return;
+    if (!fresh.length) { el.hidden = true; return; }
+    var n = fresh.filter(function (id) { return id !== "resync"; }).length;
+    el.textContent = n ? n + (n === 1 ? " new post" : " new posts") + " — show" : "New posts may be available — show";
+    el.hidden = false;
+  }
+
+  function onPost(event) {
+    remember(event);
+    var data = JSON.parse(event.data);
+    var id = String(data.post_id);
+    if (!bar() || document.getElementById("post-" + id) || fresh.indexOf(id) >= 0) return;
+    fresh.push(id);
+    updateBar();
+    var n = fresh.filter(function (x) { return x !== "resync"; }).length;
+    announce(n === 1 ? "1 new post. Press the new posts button to show it." : n + " new posts.");
+  }
+
+  function setCount(button, count) {
+    var span = button.querySelector(".reaction-count");
+    if (count > 0) {
+      if (!span) {
+        span = document.createElement("span");
+        span.className = "reaction-count";
+        button.appendChild(span);
+      }
+      span.textContent = String(count);
+      button.classList.remove("is-empty");
+    } else {
+      if (span) span.remove();
+      if (!button.classList.contains("is-mine")) button.classList.add("is-empty");
+    }
+  }
+
+  function onCounts(event) {
+    remember(event);
+    var data = JSON.parse(event.data);
+    var card = document.getElementById("post-" + data.post_id);
+    if (!card) return;
+    var reactions = data.reactions || {};
+    card.querySelectorAll(".reaction-picker button[name='kind']").forEach(function (button) {
+      setCount(button, reactions[button.value] || 0);
+    });
+    card.querySelectorAll(".reaction-static .reaction").forEach(function (item) {
+      var label = item.querySelector(".visually-hidden");
+      var span = item.querySelector(".reaction-count");
+      if (label && span) {
+        var kind = label.textContent.trim().toLowerCase();
+        if (kind in reactions) span.textContent = String(reactions[kind]);
+      }
+    });
+    var n = data.comments;
+    var text = n + (n === 1 ? " comment" : " comments");
+    card.querySelectorAll(".post-stats a[href='#comments'], [data-live-comments]").forEach(function (el) {
+      el.textContent = text;
+    });
+    card.querySelectorAll(".more-comments a").forEach(function (el) {
+      el.textContent = "View all " + text;
+    });
+  }
+
+  function badgeElement() {
+    return document.getElementById("notification-badge") || document.getElementById("notif-bell");
+  }
+
+  function unreadOf(el) {
+    if (!el) return 0;
+    var counted = el.matches("[data-count]") ? el : el.querySelector("[data-count], [data-unread]");
+    if (!counted) return 0;
+    return Number(counted.getAttribute("data-count") || counted.getAttribute("data-unread")) || 0;
+  }
+
+  function announceBadge(before, after) {
+    if (after > before) announce(after === 1 ? "1 unread notification." : after + " unread notifications.");
+  }
+
+  function onNotifications(event) {
+    remember(event);
+    var data = JSON.parse(event.data || "{}");
+    var badge = badgeElement();
+    var before = unreadOf(badge);
+    if (typeof data.unread === "number" && badge) {
+      badge.setAttribute("data-count", String(data.unread));
+      var text = badge.querySelector("[data-count-text]") || badge;
+      text.textContent = data.unread > 0 ? String(data.unread) : "";
+      announceBadge(before, data.unread);
+      document.dispatchEvent(new CustomEvent("townhall:notifications", { detail: data }));
+    } else if (badgeUrl && badge) {
+      // The badge is the notifications app's partial: fetch it as the person sees it.
+      fetch(badgeUrl, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+        .then(function (answer) { if (!answer.ok) throw new Error(answer.status); return answer.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").body.firstElementChild;
+          var current = badgeElement();
+          if (!fresh || !current) return;
+          current.replaceWith(fresh);
+          if (window.htmx) window.htmx.process(fresh);
+          var after = unreadOf(fresh);
+          announceBadge(before, after);
+          document.dispatchEvent(new CustomEvent("townhall:notifications", { detail: { unread: after } }));
+        })
+        .catch(function () { /* the next page load shows the count */ });
+    }
+  }
+
+  function onResync() {
+    // The server's log no longer reaches back to our last event: offer a refresh.
+    if (bar() && fresh.indexOf("resync") < 0) {
+      fresh.push("resync");
+      updateBar();
+    }
+  }
+
+  var listening = null;
+
+  function connect() {
+    if (source) source.close();
+    listening = postIds().join(",");
+    source = new EventSource(streamUrl());
+    source.addEventListener("post.created", onPost);
+    source.addEventListener("post.counts", onCounts);
+    source.addEventListener("notifications", onNotifications);
+    source.addEventListener("resync", onResync);
+  }
+
+  function reconnectSoon() {
+    // New posts came on screen (load more, show new posts): listen to them too.
+    window.clearTimeout(reconnectTimer);
+    reconnectTimer = window.setTimeout(function () {
+      if (postIds().join(",") !== listening) connect();
+    }, 300);
+  }
+
+  function showNew(el) {
+    el.disabled = true;
+    fetch(window.location.href.split("#")[0], { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (answer) { if (!answer.ok) throw new Error(answer.status); return answer.text(); })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        ["feed-list", "feed-more"].forEach(function (id) {
+          var fresher = page.getElementById(id);
+          var current = document.getElementById(id);
+          if (fresher && current) {
+            current.replaceWith(fresher);
+            if (window.htmx) window.htmx.process(fresher);
+          }
+        });
+        var empty = document.getElementById("feed-empty");
+        if (empty && !page.getElementById("feed-empty")) empty.remove();
+        var n = fresh.filter(function (id) { return id !== "resync"; }).length;
+        fresh = [];
+        updateBar();
+        var first = document.querySelector("#feed-list article.post");
+        if (first) {
+          first.setAttribute("tabindex", "-1");
+          first.focus();
+        }
+        announce(n === 1 ? "1 new post shown." : n ? n + " new posts shown." : "Feed updated.");
+        reconnectSoon();
+      })
+      .catch(function () { window.location.reload(); })
+      .finally(function () { el.disabled = false; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest && event.target.closest("#live-new-posts");
+    if (el) showNew(el);
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target && event.target.id !== "live-status") reconnectSoon();
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    region = document.createElement("div");
+    region.id = "live-updates";
+    region.className = "visually-hidden";
+    region.setAttribute("role", "status");
+    region.setAttribute("aria-live", "polite");
+    document.body.appendChild(region);
+    connect();
+  });
+  window.addEventListener("pagehide", function () { if (source) source.close(); });
+})();
