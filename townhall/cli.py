@@ -90,7 +90,7 @@ def serve(argv: list[str]) -> None:
         f"Townhall is serving at http://{args.host}:{args.port}/ "
         f"({args.server}: {args.workers} workers x {args.threads} threads)"
     )
-    banner = sign_in_banner()
+    banner = sign_in_banner(address=f"http://{args.host}:{args.port}")
     if banner:
         print(banner)
     print("Stop with Ctrl+C.", flush=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import re
 import signal
 import subprocess
 import sys
@@ -83,14 +84,15 @@ def run_uvicorn(*, host: str, port: int, workers: int, threads: int) -> None:
     )
 
 
-def sign_in_banner() -> str:
-    """How to sign in to the demo organisation, if it was loaded here."""
+def sign_in_banner(*, address: str) -> str:
+    """How to sign in to the demo organisation, if it was loaded here, at the address
+    being served (the saved note names the default one)."""
     from django.conf import settings
 
     path = settings.ENV.var_dir / "demo-credentials.txt"
     if not path.exists():
         return ""
-    return path.read_text().strip()
+    return re.sub(r"https?://\S+?/signin", f"{address.rstrip('/')}/signin", path.read_text().strip())
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,9 @@ def _get(port: int, path: str, *, tls: bool = True, method: str = "GET", body: b
     return response
 
 
-def _wait(check, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+def _wait(check, what: str, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
+    # Generous: production start-up runs collectstatic and two server processes, and
+    # CI runs this beside another test process on two cores.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
