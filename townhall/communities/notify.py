@@ -13,7 +13,7 @@ from townhall.communities.models import Community, MemberRole, Membership
 from townhall.communities.permissions import can_moderate_community, can_view_community
 from townhall.notifications import registry
 from townhall.notifications.kinds import Kind
-from townhall.notifications.services import notify
+from townhall.notifications.services import notify, notify_after_commit
 
 
 def on_join_requested(*, community_id: int, user_id: int) -> None:
@@ -23,32 +23,24 @@ def on_join_requested(*, community_id: int, user_id: int) -> None:
 
 
 def on_join_approved(*, community_id: int, user_id: int, request_id: int, actor_id: int) -> None:
-    transaction.on_commit(
-        partial(
-            notify,
-            kind=Kind.JOIN_APPROVED,
-            recipient_ids=[user_id],
-            actor_id=actor_id,
-            target_type="community",
-            target_id=community_id,
-            group_key=f"join_approved:{request_id}",
-        ),
-        robust=True,
+    notify_after_commit(
+        kind=Kind.JOIN_APPROVED,
+        recipient_ids=[user_id],
+        actor_id=actor_id,
+        target_type="community",
+        target_id=community_id,
+        group_key=f"join_approved:{request_id}",
     )
 
 
 def on_invited(*, community_id: int, user_id: int, invitation_id: int, actor_id: int) -> None:
-    transaction.on_commit(
-        partial(
-            notify,
-            kind=Kind.INVITATION,
-            recipient_ids=[user_id],
-            actor_id=actor_id,
-            target_type="community",
-            target_id=community_id,
-            group_key=f"invitation:{invitation_id}",
-        ),
-        robust=True,
+    notify_after_commit(
+        kind=Kind.INVITATION,
+        recipient_ids=[user_id],
+        actor_id=actor_id,
+        target_type="community",
+        target_id=community_id,
+        group_key=f"invitation:{invitation_id}",
     )
 
 

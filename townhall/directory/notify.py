@@ -4,33 +4,26 @@ hours that decide when email may go out (quiet hours)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
-
-from django.db import transaction
 
 from townhall.accounts.models import User
 from townhall.directory.models import Profile
 from townhall.directory.permissions import can_view_person
 from townhall.notifications import registry
 from townhall.notifications.kinds import Kind
-from townhall.notifications.services import notify
+from townhall.notifications.services import notify_after_commit
 
 
 def on_followed(*, follower_id: int, followee_id: int) -> None:
     """Tell the followee (batched: "Ana and 3 others started following you"); the
     link goes to the latest follower's profile."""
-    transaction.on_commit(
-        partial(
-            notify,
-            kind=Kind.FOLLOW,
-            recipient_ids=[followee_id],
-            actor_id=follower_id,
-            target_type="person",
-            target_id=follower_id,
-            group_key=f"follow:{followee_id}",
-        ),
-        robust=True,
+    notify_after_commit(
+        kind=Kind.FOLLOW,
+        recipient_ids=[followee_id],
+        actor_id=follower_id,
+        target_type="person",
+        target_id=follower_id,
+        group_key=f"follow:{followee_id}",
     )
 
 

@@ -37,11 +37,10 @@ from townhall.feed.selectors import (
     profile_feed,
     topic_feed,
 )
-from townhall.posts.api import community_ref, images_out, person_ref, post_fields
+from townhall.posts.api import images_out, person_ref, post_fields, shared_post_out
 from townhall.posts.models import Post
 from townhall.posts.schemas import (
     PostOut,
-    SharedPostOut,
     TopicRefOut,
 )
 from townhall.posts.selectors import topic_get
@@ -55,25 +54,6 @@ CURSOR_INVALID = "The cursor is not valid; start again from the first page."
 # --- presenting cards --------------------------------------------------------------------
 
 
-def _shared(card: PostCard) -> SharedPostOut | None:
-    original = card.shared
-    if original is None:
-        return None
-    return SharedPostOut(
-        id=original.pk,
-        author=person_ref(original.author),
-        community=community_ref(original.community),
-        profile_user=person_ref(original.profile_user) if original.profile_user else None,
-        body=original.body,
-        body_html=original.body_html,
-        created_at=original.created_at,
-        edited_at=original.edited_at,
-        images=images_out(card.shared_images),
-        topics=[TopicRefOut(slug=t.slug, name=t.name) for t in original.topics.all()],
-        link_url=original.link_url,
-    )
-
-
 def card_out(card: PostCard) -> PostOut:
     """A hydrated card as the API's PostOut (no query: everything is on the card)."""
     post = card.post
@@ -82,7 +62,7 @@ def card_out(card: PostCard) -> PostOut:
         **post_fields(post),
         images=images_out(card.images),
         topics=[TopicRefOut(slug=t.slug, name=t.name) for t in card.topics],
-        shared_post=_shared(card),
+        shared_post=shared_post_out(card.shared) if card.shared is not None else None,
         shared_post_unavailable=card.shared_unavailable,
         reactions=ReactionSummaryOut(
             counts=counts,

@@ -151,6 +151,12 @@ def notify(
     return touched
 
 
+def notify_after_commit(**kwargs: Any) -> None:
+    """notify(**kwargs) once the current transaction commits (a failure is logged, never
+    undoes the write): the one call a domain service makes for a single act."""
+    transaction.on_commit(partial(notify, **kwargs), robust=True)
+
+
 def _after_commit(notification_ids: list[int], recipient_ids: list[int]) -> None:
     from townhall.notifications.tasks import send_notification_email
 

@@ -134,7 +134,8 @@ def preview_out(post: Post) -> LinkPreviewOut | None:
     )
 
 
-def _shared_out(original: Post) -> SharedPostOut:
+def shared_post_out(original: Post) -> SharedPostOut:
+    """The original inside a share (one the caller may see), with its images and topics."""
     return SharedPostOut(
         id=original.pk,
         author=person_ref(original.author),
@@ -182,7 +183,7 @@ def post_out(viewer: User, post: Post) -> PostOut:
         **post_fields(post),
         images=images_out(list(post.images.all())),
         topics=_topics(post),
-        shared_post=_shared_out(original) if original is not None else None,
+        shared_post=shared_post_out(original) if original is not None else None,
         shared_post_unavailable=bool(getattr(post, "shared_unavailable", False)),
         reactions=summary_out(summary),
         seen_count=seen,
