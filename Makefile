@@ -60,12 +60,15 @@ test-postgres: $(TEST_STAMP)
 test: lint test-sqlite test-postgres
 
 # Benchmarks (bench/README.md): not part of `make test`. `make bench` generates the
-# full dataset into var/bench/ on first use (a few minutes), then measures.
+# full dataset into var/bench/ on first use (a few minutes; the search index on its
+# first run), then prints one table: feeds, writes, notifications, search, SSE delivery.
+# `make bench-smoke`: the same on the smoke preset, then a 5-member load test (~2 min).
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
 
 bench-smoke: $(TEST_STAMP)
 	$(BIN)/python -m bench.run --size smoke
+	$(BIN)/python -m bench.load --size smoke --start 5 --max-members 5 --max-seconds 10
 
 clean:
 	rm -rf $(VENV) build *.egg-info

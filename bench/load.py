@@ -4,13 +4,17 @@ is crossed (issue 6), and report the number of members held.
     .venv/bin/python -m bench.load                                   # SQLite bench dataset, 1 process
     .venv/bin/python -m bench.load --database-url postgres://postgres@127.0.0.1:5432/townhall_bench \\
         --redis-url redis://127.0.0.1:6379/14 --processes 2
+    .venv/bin/python -m bench.load --size smoke --start 5 --max-members 5 --max-seconds 10   # CI-sized
 
 Steps: pick `--max-members` active members of the dataset and sign each in (a real
 session through django.contrib.auth, plus a CSRF token); start `townhall serve` on a
 free loopback port (its task worker included) against the same database; run locust
 headless (bench/locustfile.py) with a geometric ramp (`--start` members, x`--factor`
-every `--step-seconds`), bounded by `--max-seconds` (60 by default); stop the server;
-print one row per step and write var/bench/load-<vendor>-<db>-<date>.json.
+every `--step-seconds`), each member holding an SSE stream (`--no-sse` leaves them
+out), until the first step that crosses a threshold or `--max-seconds` (60 by
+default); stop the server; print one row per step and the members held, and write
+var/bench/load-<vendor>-<db>-<date>.json. `--size smoke` (or 100k) first rebuilds that
+preset in a database of its own beside the configured one (…-bench-load_smoke).
 
 The mix writes (15 % reactions and comments, 5 % posts) into the dataset, so use a
 benchmark database (its name must contain "bench", or pass --allow-writes). Locust and
@@ -34,7 +38,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.generate import BENCH_DIR, database_url, db_name, setup_django
+from bench.generate import BENCH_DIR, SIZES, database_url, db_name, preset_url, setup_django
+from bench.sse import raise_file_limit
 
 ROOT = Path(__file__).resolve().parents[1]
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))
@@ -113,6 +118,11 @@ def wait_ready(port: int, server: subprocess.Popen[bytes], seconds: float = 90) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="default: BENCH_DATABASE_URL, DATABASE_URL, var/bench SQLite")
+    parser.add_argument(
+        "--size", choices=sorted(SIZES), help="a preset other than full: (re)generated in its own database first"
+    )
+    parser.add_argument("--no-sse", action="store_true", help="members do not hold an SSE stream")
+    parser.add_argument("--no-migrate", action="store_true", help="the database was just generated: skip migrate")
     parser.add_argument("--redis-url", default="", help="REDIS_URL for the server (cache, real-time broker)")
     parser.add_argument("--processes", type=int, default=1, help="server processes (townhall serve --workers)")
     parser.add_argument("--threads", type=int, default=8, help="threads per server process")
@@ -135,19 +145,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     url = database_url(args.database_url)
+    if args.size and args.size != "full":
+        url = preset_url(url, f"load_{args.size}")
+        print(f"Generating the {args.size} preset into {db_name(url)} ...", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "bench.generate", "--size", args.size, "--database-url", url, "--reset"],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            timeout=3600,
+        )
     if "bench" not in db_name(url) and not args.allow_writes:
         raise SystemExit("The load test writes: use a benchmark database (name contains 'bench') or --allow-writes.")
     think_min, _, think_max = args.think.partition("-")
     # Sessions are signed: this process and the server must share one key.
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    print(f"Migrating {db_name(url)} (a no-op when it is up to date) ...", flush=True)
-    subprocess.run(
-        [TOWNHALL, "migrate", "--verbosity", "0"], env={**os.environ, "DATABASE_URL": url}, check=True, timeout=1800
-    )
+    if not (args.no_migrate or (args.size and args.size != "full")):  # bench.generate migrated it
+        print(f"Migrating {db_name(url)} (a no-op when it is up to date) ...", flush=True)
+        subprocess.run(
+            [TOWNHALL, "migrate", "--verbosity", "0"], env={**os.environ, "DATABASE_URL": url}, check=True, timeout=1800
+        )
     print(f"Signing in {args.max_members} members ...", flush=True)
     members = prepare_members(url, args.max_members, args.seed)
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    raise_file_limit(args.max_members * 2)  # inherited by the server and locust: a stream and a connection each
     work = Path(tempfile.mkdtemp(prefix="townhall-load-"))
     members_file = work / "members.json"
     members_file.write_text(json.dumps(members))
@@ -190,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             LOAD_MAX_MEMBERS=str(args.max_members),
             LOAD_THINK_MIN=think_min,
             LOAD_THINK_MAX=think_max or think_min,
+            LOAD_SSE="0" if args.no_sse else "1",
         )
         subprocess.run(
             [
@@ -228,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         processes=args.processes,
         threads=args.threads,
         redis=bool(args.redis_url),
+        sse=not args.no_sse,
         machine={"cpus": os.cpu_count(), "platform": platform.platform()},
         load_average_before=load_before,
         load_average_after=load_during,
@@ -237,16 +261,21 @@ def main(argv: list[str] | None = None) -> int:
     out = BENCH_DIR / f"load-{vendor}-{Path(db_name(url)).stem}-{datetime.now(UTC):%Y%m%d-%H%M}.json"
     out.write_text(json.dumps(result, indent=2))
     print()
-    print(f"{'members':>8} {'req/s':>8} {'mean ms':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'5xx':>5}  crossed")
+    print(
+        f"{'members':>8} {'req/s':>8} {'mean ms':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'5xx':>5} "
+        f"{'streams':>8} {'events':>7}  crossed"
+    )
     for step in result["steps"]:
         print(
             f"{step['members']:>8} {step['req_per_s']:>8} {step['mean_ms']:>8} {step['p50_ms']:>6} "
-            f"{step['p95_ms']:>6} {step['p99_ms']:>6} {step['server_errors']:>5}  {'; '.join(step['crossed'])}"
+            f"{step['p95_ms']:>6} {step['p99_ms']:>6} {step['server_errors']:>5} "
+            f"{step.get('streams_open', 0):>8} {step.get('stream_events', 0):>7}  {'; '.join(step['crossed'])}"
         )
+    streams = "each holding an SSE stream" if not args.no_sse else "no SSE streams"
     print(
-        f"\nMembers held: {result['held']} under every threshold, {result['held_errors_and_p99']} under the "
-        f"server-error and p99 thresholds ({vendor}, {args.processes} process(es) x {args.threads} threads, "
-        f"redis {'on' if args.redis_url else 'off'}); stopped: {result['stopped_because']}"
+        f"\nMembers held: {result['held']} under every threshold ({streams}), {result['held_errors_and_p99']} "
+        f"under the server-error and p99 thresholds ({vendor}, {args.processes} process(es) x {args.threads} "
+        f"threads, redis {'on' if args.redis_url else 'off'}); stopped: {result['stopped_because']}"
     )
     print(f"Load average before/after: {load_before[0]:.2f} / {load_during[0]:.2f}. Figures: {out}")
     if result["client_errors"]:

@@ -4,7 +4,15 @@ Each simulated member signs in with its own session (cookies prepared by load.py
 with a think time between actions, does the read-heavy mix of issue 6: 80 % reads
 (home feed, a community feed, a post page), 15 % reactions and comments, 5 % posts.
 Writes go through the JSON API with the session cookie and its CSRF token, as the
-browser's scripts do.
+browser's scripts do. Every member also holds a Server-Sent Events stream for as long
+as it runs, opened as the home page's script opens it (`/events/stream?feed=home&posts=
+<the cards on the page>&since=<now>`): read in a greenlet of its own, events counted,
+reopened after a clean end (the server closes streams after 15 minutes, EventSource
+reconnects). Reactions and comments go to the cards of that home page, so each one
+also comes back on the streams watching the post. Opening the stream
+is a request in the figures ("events stream (open)", time to the response headers);
+a stream dropped while the test runs is a server error; streams closed because the
+test stops are not.
 
 `StepRamp` raises the number of members step by step (geometric) and evaluates each
 step's window: it stops at the first step that crosses a threshold (server errors >
@@ -23,6 +31,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import gevent
+import requests
 from locust import HttpUser, LoadTestShape, between, events, task
 
 MEMBERS: list[dict[str, Any]] = json.loads(open(os.environ["LOAD_MEMBERS_FILE"]).read())  # noqa: SIM115
@@ -38,6 +48,10 @@ THINK = (float(os.environ.get("LOAD_THINK_MIN", "1")), float(os.environ.get("LOA
 # only on server errors or p99, recording where the mean crossed (capacity on a
 # machine where even one member's mean is above 100 ms).
 STOP_ON = os.environ.get("LOAD_STOP_ON", "any")
+HOLD_STREAM = os.environ.get("LOAD_SSE", "1") == "1"
+STREAM_PATH = "/events/stream"
+STREAM_READ_TIMEOUT = 60  # seconds without a byte (the server sends a heartbeat every 20 s)
+STREAM_RETRY = 3.0  # seconds, the server's `retry:` hint
 # Thresholds (issue 6)
 MAX_ERROR_RATIO = 0.00025
 MAX_P99_MS = 2000
@@ -56,6 +70,117 @@ def _loopback_only(environment: Any, **_: Any) -> None:
         raise SystemExit(f"bench/load.py only targets loopback (got {host!r})")
 
 
+class Streams:
+    """What the held streams did: open now, opened, events received (since the last
+    step), failures."""
+
+    stopping = False
+    live: set[EventStream] = set()  # process-wide: what test_stopping closes
+    open_now = 0
+    opened = 0
+    events = 0
+    events_total = 0
+    failures = 0
+
+    @classmethod
+    def take_events(cls) -> int:
+        count, cls.events = cls.events, 0
+        return count
+
+
+class EventStream:
+    """One member's held /events/stream, read in its own greenlet (locust's users are
+    greenlets and gevent patches the sockets, so a blocked read costs nothing)."""
+
+    def __init__(self, user: Member, path: str) -> None:
+        self.environment = user.environment
+        self.url = f"{user.host}{path}"
+        self.cookies = {user.me["session_cookie"]: user.me["session"]}
+        self.received = 0
+        self.stopped = False
+        self.greenlet = gevent.spawn(self._run)
+        Streams.live.add(self)
+
+    def _fire(self, name: str, started: float, length: int, exception: Exception | None) -> None:
+        self.environment.events.request.fire(
+            request_type="GET",
+            name=name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=length,
+            exception=exception,
+            context={},
+        )
+
+    def _run(self) -> None:
+        session = requests.Session()
+        session.cookies.update(self.cookies)
+        while not (self.stopped or Streams.stopping):
+            started = time.perf_counter()
+            try:
+                response = session.get(
+                    self.url,
+                    stream=True,
+                    timeout=(10, STREAM_READ_TIMEOUT),
+                    headers={"Accept": "text/event-stream", "Cache-Control": "no-cache"},
+                )
+            except Exception as exc:
+                if not (self.stopped or Streams.stopping):
+                    Streams.failures += 1
+                    self._fire("events stream (open)", started, 0, exc)
+                gevent.sleep(STREAM_RETRY)
+                continue
+            if response.status_code != 200 or "/signin" in response.url:
+                error = RuntimeError(f"events stream answered {response.status_code}")
+                if response.status_code >= 500:
+                    Streams.failures += 1
+                    self._fire("events stream (open)", started, 0, error)
+                else:
+                    client_errors[f"events stream {response.status_code}"] = (
+                        client_errors.get(f"events stream {response.status_code}", 0) + 1
+                    )
+                    self._fire("events stream (open)", started, 0, None)
+                response.close()
+                gevent.sleep(STREAM_RETRY)
+                continue
+            self._fire("events stream (open)", started, 0, None)
+            Streams.opened += 1
+            Streams.open_now += 1
+            buffer = b""
+            try:
+                for chunk in response.iter_content(chunk_size=None):
+                    buffer += chunk
+                    *blocks, buffer = buffer.split(b"\n\n")
+                    # an event is a block with data (not the retry hint, not a heartbeat comment)
+                    got = sum(1 for block in blocks if b"data:" in block)
+                    self.received += got
+                    Streams.events += got
+                    Streams.events_total += got
+            except Exception as exc:
+                if not (self.stopped or Streams.stopping):
+                    Streams.failures += 1
+                    self._fire("events stream (dropped)", started, 0, exc)
+            finally:
+                Streams.open_now -= 1
+                response.close()
+            if not (self.stopped or Streams.stopping):
+                gevent.sleep(STREAM_RETRY)  # a clean end: reconnect, as EventSource does
+
+    def stop(self) -> None:
+        # The reading greenlet closes its response on the way out (closing it from
+        # here, mid-read, is a reentrant call on the socket's buffer).
+        self.stopped = True
+        Streams.live.discard(self)
+        self.greenlet.kill(block=False)
+
+
+@events.test_stopping.add_listener
+def _close_streams(**_: Any) -> None:
+    """The test is ending: streams closed from here on are not failures."""
+    Streams.stopping = True
+    for stream in list(Streams.live):
+        stream.stop()
+
+
 class Member(HttpUser):
     wait_time = between(*THINK)
 
@@ -64,12 +189,27 @@ class Member(HttpUser):
         self.client.cookies.set(self.me["session_cookie"], self.me["session"])
         self.client.cookies.set(self.me["csrf_cookie"], self.me["csrf"])
         self.posts: list[int] = []
+        self.home_posts: list[int] = []
         self.rng = random.Random(self.me["id"])
+        self.stream: EventStream | None = None
         with self.client.get("/", name="home", catch_response=True) as response:
             if "/signin" in response.url:  # a broken set-up must not pass for a fast server
                 response.failure("not signed in: the session was refused")
                 return
             self._check(response, "home")
+            if response.status_code == 200:
+                self.home_posts = list(dict.fromkeys(int(n) for n in POST_LINK.findall(response.text)))
+                self.posts = list(self.home_posts)
+        if HOLD_STREAM:
+            # What the home page's script opens: its feed, the cards on screen, since the page was made.
+            query = "feed=home"
+            if self.home_posts:
+                query += "&posts=" + ",".join(map(str, self.home_posts[:200]))
+            self.stream = EventStream(self, f"{STREAM_PATH}?{query}&since={int(time.time())}")
+
+    def on_stop(self) -> None:
+        if self.stream is not None:
+            self.stream.stop()
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -101,6 +241,11 @@ class Member(HttpUser):
     def _post_id(self) -> int | None:
         return self.rng.choice(self.posts) if self.posts else None
 
+    def _engage_id(self) -> int | None:
+        """Reactions and comments go to the cards of the home page the member keeps
+        open (its stream watches them: each one comes back as a counts event)."""
+        return self.rng.choice(self.home_posts) if self.home_posts else self._post_id()
+
     # -- the mix: 80 % reads, 15 % reactions and comments, 5 % posts ----------------------
 
     @task(35)
@@ -124,13 +269,13 @@ class Member(HttpUser):
 
     @task(10)
     def react(self) -> None:
-        post_id = self._post_id()
+        post_id = self._engage_id()
         if post_id is not None:
             self._write("PUT", f"/api/v1/reactions/post/{post_id}", {"kind": self.rng.choice(KINDS)}, "reaction")
 
     @task(5)
     def comment(self) -> None:
-        post_id = self._post_id()
+        post_id = self._engage_id()
         if post_id is not None:
             self._write("POST", f"/api/v1/posts/{post_id}/comments", {"body": "Load test comment, thanks!"}, "comment")
 
@@ -167,6 +312,10 @@ class StepRamp(LoadTestShape):
             "p50_ms": total.get_response_time_percentile(0.5),
             "p95_ms": total.get_response_time_percentile(0.95),
             "p99_ms": total.get_response_time_percentile(0.99),
+            # held SSE streams: open at the end of the step, events they received in it
+            "streams_open": Streams.open_now,
+            "stream_events": Streams.take_events(),
+            "stream_failures": Streams.failures,
             "by_name": {
                 name: {
                     "n": entry.num_requests,
@@ -189,7 +338,10 @@ class StepRamp(LoadTestShape):
 
     def _finish(self, reason: str) -> None:
         held = [s["members"] for s in itertools.takewhile(lambda s: not s["crossed"], self.steps)]
-        held_p99 = [s["members"] for s in itertools.takewhile(lambda s: not s["stops"], self.steps)]
+        held_p99 = [
+            s["members"]
+            for s in itertools.takewhile(lambda s: not any(not c.startswith("mean") for c in s["crossed"]), self.steps)
+        ]  # (with --stop-on any the ramp may stop before this one is reached: a lower bound)
         result = {
             "steps": self.steps,
             "held": max(held) if held else 0,
@@ -198,6 +350,9 @@ class StepRamp(LoadTestShape):
             "stopped_because": reason,
             "client_errors": client_errors,
             "think_seconds": THINK,
+            "streams_held": HOLD_STREAM,
+            "streams_opened": Streams.opened,
+            "stream_events_total": Streams.events_total,
         }
         with open(RESULT_FILE, "w") as handle:
             json.dump(result, handle, indent=2)
@@ -208,6 +363,7 @@ class StepRamp(LoadTestShape):
             return self.users, max(self.users, 1.0) / 2
         if self.step_started is None:
             self.runner.stats.reset_all()
+            Streams.take_events()
             self.step_started = now
             return self.users, max(self.users, 1.0) / 2
         if now - self.step_started < STEP_SECONDS:
@@ -216,7 +372,8 @@ class StepRamp(LoadTestShape):
         self.steps.append(row)
         print(
             f"step {row['members']:>5} members: {row['req_per_s']:7.1f} req/s, mean {row['mean_ms']:7.1f} ms, "
-            f"p99 {row['p99_ms']} ms, server errors {row['server_errors']} {'CROSSED ' + '; '.join(row['crossed']) if row['crossed'] else ''}",
+            f"p99 {row['p99_ms']} ms, server errors {row['server_errors']}, streams {row['streams_open']} "
+            f"({row['stream_events']} events) {'CROSSED ' + '; '.join(row['crossed']) if row['crossed'] else ''}",
             flush=True,
         )
         if row["stops"]:

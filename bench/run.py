@@ -11,10 +11,16 @@ warm-up; p50/p95/p99 over the iterations, queries per request counted on a separ
 pass (CaptureQueriesContext) so counting never slows the timed requests.
 
 Scenarios: home feed first and next page (Latest and Top), a community feed, post
-create, comment create, reaction. Floors in the same run: the database floor (the
-SQL the home page ran, replayed raw on the same connection) and the framework floor
-(an empty view through the same middleware), reported as ratios. Results go to
-stdout as a table and to var/bench/results-<db>-<date>.json.
+create (a mention and a topic: notifications and real-time events on commit), comment
+create, reaction, the notification list (page and API), search (bench/search.py's
+scenarios: single word, two words, phrase, grouped page, suggestions; a full reindex
+first when the index does not cover the dataset) and SSE delivery (bench/sse.py: N
+held streams on one `townhall serve` process, post create -> event on every stream).
+Floors in the same run: the database floor (the SQL the home page ran, replayed raw
+on the same connection) and the framework floor (an empty view through the same
+middleware), reported as ratios. One table on stdout (p50/p95/p99, req/s, queries
+per request, peak memory of the process: this one, or the server for SSE) and
+var/bench/results-<vendor>-<db>-<date>.json.
 """
 
 from __future__ import annotations
@@ -56,6 +62,11 @@ class Result:
     queries: list[int] = field(default_factory=list)
     status: set[int] = field(default_factory=set)
     note: str = ""
+    # Peak resident memory of the process that did the work, in MB: this process
+    # (ru_maxrss, so far) for in-process scenarios, the server for SSE delivery.
+    peak_mb: float | None = None
+    # Throughput when it is not one request after another (SSE: deliveries per second).
+    per_s: float | None = None
 
     def pct(self, p: float) -> float | None:
         if not self.times_ms:
@@ -72,12 +83,35 @@ class Result:
             "p95_ms": _r(self.pct(95)),
             "p99_ms": _r(self.pct(99)),
             "mean_ms": _r(mean),
-            "req_per_s": round(1000 / mean, 1) if mean else None,
+            "req_per_s": self.per_s if self.per_s is not None else (round(1000 / mean, 1) if mean else None),
             "queries_min": min(self.queries) if self.queries else None,
             "queries_max": max(self.queries) if self.queries else None,
             "status": sorted(self.status),
+            "peak_rss_mb": None if self.peak_mb is None else round(self.peak_mb),
             "note": self.note,
         }
+
+
+def reset_peak_rss() -> bool:
+    """Start a new peak: Linux resets VmHWM to the current RSS on "5" in clear_refs.
+    False where that is not possible (the peak is then the process's since start)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since reset_peak_rss() (VmHWM), else since
+    it started (ru_maxrss, KB on Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _r(value: float | None) -> float | None:
@@ -111,7 +145,15 @@ def machine() -> dict[str, Any]:
 
 class Bench:
     def __init__(
-        self, *, iterations: int, warmup: int, members: int, seed: int, writes: bool, verbose: bool = False
+        self,
+        *,
+        iterations: int,
+        warmup: int,
+        members: int,
+        seed: int,
+        writes: bool,
+        verbose: bool = False,
+        notifications: int = 30,
     ) -> None:
         from django.conf import settings
         from django.db import connection
@@ -123,6 +165,7 @@ class Bench:
         self.rng = Random(seed)
         self.writes = writes
         self.verbose = verbose
+        self.notifications = notifications  # seeded per member when they have fewer
         self._override = override_settings(ROOT_URLCONF="bench.urls", DEBUG=False)
         self._override.enable()
         assert not settings.DEBUG
@@ -159,6 +202,7 @@ class Bench:
 
         result = Result(name, note=note)
         n = len(self.clients)
+        reset_peak_rss()
         try:
             for i in range(self.warmup):
                 request(i % n)
@@ -177,6 +221,7 @@ class Bench:
                 with CaptureQueriesContext(self.connection) as captured:
                     request(i)
                 result.queries.append(len(captured.captured_queries))
+        result.peak_mb = peak_rss_mb()
         self.results.append(result)
         self.say(result)
         return result
@@ -247,6 +292,106 @@ class Bench:
             pass
         if self.writes:
             self.write_scenarios(slugs)
+        self.notification_scenarios()
+
+    # --- notifications -----------------------------------------------------------------
+
+    def seed_notifications(self, *, per_member: int = 30) -> int:
+        """The generator writes no notifications: give each measured member who has
+        fewer than `per_member` some from their own history, through the real service
+        (notify(), with `at=` as the demo loader does, no email): comments on their
+        newest posts and reactions to them (batched), the older ones read."""
+        from django.utils import timezone
+
+        from townhall.notifications.kinds import Kind
+        from townhall.notifications.models import Notification
+        from townhall.notifications.services import notify
+        from townhall.posts.models import Comment, Post
+        from townhall.reactions.models import Reaction
+
+        seeded = 0
+        for user in self.members:
+            if Notification.objects.filter(recipient=user).count() >= per_member:
+                continue
+            posts = list(
+                Post.objects.filter(author=user, deleted_at__isnull=True)
+                .order_by("-created_at")
+                .values_list("id", flat=True)[:30]
+            )
+            comments = (
+                Comment.objects.filter(post_id__in=posts, deleted_at__isnull=True)
+                .exclude(author=user)
+                .order_by("-created_at")
+                .values_list("id", "author_id", "created_at")[: per_member * 2 // 3]
+            )
+            for comment_id, author_id, at in comments:
+                notify(kind=Kind.REPLY_POST, recipient_ids=[user.pk], actor_id=author_id, target_type="comment",
+                       target_id=comment_id, at=at, send_email=False)  # fmt: skip
+            reactions = (
+                Reaction.objects.filter(target_type="post", target_id__in=posts)
+                .exclude(user=user)
+                .order_by("created_at")
+                .values_list("user_id", "target_id", "created_at")[:per_member]
+            )
+            for actor_id, post_id, at in reactions:
+                notify(kind=Kind.REACTION, recipient_ids=[user.pk], actor_id=actor_id, target_type="post",
+                       target_id=post_id, group_key=f"reaction:post:{post_id}", at=at, send_email=False)  # fmt: skip
+            newest = list(
+                Notification.objects.filter(recipient=user).order_by("-updated_at").values_list("id", flat=True)[:10]
+            )
+            Notification.objects.filter(recipient=user, read_at__isnull=True).exclude(id__in=newest).update(
+                read_at=timezone.now()
+            )
+            seeded += 1
+        return seeded
+
+    def notification_scenarios(self) -> None:
+        from django.urls import reverse
+
+        from townhall.notifications.models import Notification
+
+        seeded = self.seed_notifications(per_member=self.notifications)
+        counts = [Notification.objects.filter(recipient=user, in_app=True).count() for user in self.members]
+        note = (
+            f"{min(counts)}-{max(counts)} notifications per member ({seeded} members seeded through notify())"
+            if counts
+            else ""
+        )
+        centre = reverse("notifications:centre")
+        self.measure("notification list (centre page)", lambda i: self.get(i, centre), note=note)
+        self.measure("notification list (API)", lambda i: self.get(i, "/api/v1/notifications"))
+
+    # --- search and real time (the harnesses of bench/search.py and bench/sse.py) ---------
+
+    def search_scenarios(self, *, members: int, queries: int, seed: int) -> dict[str, Any]:
+        """bench/search.py's scenarios, in this run's table. Reindexes first when the
+        index does not cover the posts (the generator writes past the services)."""
+        from bench.search import SearchBench
+        from townhall.posts.models import Post
+        from townhall.search.index import reindex
+        from townhall.search.models import Document
+
+        report: dict[str, Any] = {}
+        posts = Post.objects.filter(deleted_at__isnull=True).count()
+        if Document.objects.filter(kind="post").count() < 0.9 * posts:
+            print(f"Search index: full reindex of {posts:,} posts (first run on this dataset) ...", flush=True)
+            started = time.perf_counter()
+            by_kind = reindex()
+            report = {
+                "reindex_seconds": round(time.perf_counter() - started, 1),
+                "documents": sum(n for n, _ in by_kind.values()),
+            }
+            print(f"  {report['documents']:,} documents in {report['reindex_seconds']} s", flush=True)
+        search = SearchBench(iterations=self.iterations, warmup=self.warmup, members=members, seed=seed)
+        try:
+            words = search.run(queries)
+        finally:
+            search.close()
+        for result in search.results:
+            result.name = f"search: {result.name}"
+        self.results += search.results
+        report["sample_queries"] = {key: values[:5] for key, values in words.items()}
+        return report
 
     def queries_by_page_size(self) -> None:
         """Queries for a home page (selectors + cards) at several page sizes: the count
@@ -276,6 +421,7 @@ class Bench:
             with CaptureQueriesContext(self.connection) as captured:
                 self.get(index, f"{url}?order=latest")
             per_member.append([(q["sql"], float(q["time"])) for q in captured.captured_queries])
+        reset_peak_rss()
         floor = Result("home feed, Latest: its SQL replayed raw (database floor)")
         feed_only = Result("home feed, Latest: the feed query alone (UNION of arms)")
         cursor = self.connection.cursor()
@@ -296,6 +442,7 @@ class Bench:
                 feed_only.times_ms.append(feed_ms)
         cursor.close()
         floor.queries = [len(q) for q in per_member]
+        floor.peak_mb = feed_only.peak_mb = peak_rss_mb()
         self.results += [floor, feed_only]
         self.say(floor)
         self.say(feed_only)
@@ -361,9 +508,41 @@ class Bench:
         return rows
 
 
+def sse_result(*, streams: int, posts: int, url: str, redis: str) -> tuple[Result, dict[str, Any]]:
+    """bench/sse.py's delivery run (its own organisation, a `townhall serve` process)
+    as one row: post create -> event received on every stream. SQLite runs use a
+    temporary SQLite file; PostgreSQL runs a database of their own beside the
+    dataset's (<name>_sse, reset each time)."""
+    from bench.sse import delivery
+
+    sse_url = ""
+    if not url.startswith("sqlite"):
+        sse_url = preset_url(url, "sse")
+        reset_database(sse_url)
+    broker = "Redis" if redis else "database"
+    name = f"SSE delivery: post create -> event, {streams} streams ({broker} broker)"
+    result = Result(name)
+    try:
+        figures = delivery(streams, posts=posts, database_url=sse_url, redis=redis)
+    except Exception as exc:  # the table keeps the other scenarios' figures
+        result.status.add(500)
+        result.note = f"{type(exc).__name__}: {exc}"[:300]
+        return result, {}
+    result.times_ms = figures.pop("latencies_ms")
+    result.peak_mb = figures["server_peak_rss_mb"]
+    result.per_s = figures["deliveries_per_s"]
+    result.status.add(200 if figures["connected"] == streams and not figures["missed"] else 599)
+    result.note = (
+        f"{figures['connected']}/{streams} streams connected in {figures['connect_seconds']} s, "
+        f"{figures['posts']} posts, {figures['missed']} missed; {figures['kb_per_connection']} KB per stream; "
+        "req/s = streams served per second while one event fans out; peak = the server process"
+    )
+    return result, figures
+
+
 def print_table(rows: list[dict[str, Any]], title: str) -> None:
     print(f"\n{title}")
-    header = f"{'scenario':58} {'p50':>8} {'p95':>8} {'p99':>8} {'req/s':>8} {'queries':>9} status"
+    header = f"{'scenario':66} {'p50':>8} {'p95':>8} {'p99':>8} {'req/s':>8} {'queries':>9} {'peak MB':>8} status"
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -374,8 +553,9 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
         def f(v: float | None) -> str:
             return "" if v is None else f"{v:.1f}"
 
-        print(f"{row['name'][:58]:58} {f(row['p50_ms']):>8} {f(row['p95_ms']):>8} {f(row['p99_ms']):>8} "
-              f"{f(row['req_per_s']):>8} {q:>9} {','.join(map(str, row['status']))}")  # fmt: skip
+        peak = "" if row.get("peak_rss_mb") is None else str(row["peak_rss_mb"])
+        print(f"{row['name'][:66]:66} {f(row['p50_ms']):>8} {f(row['p95_ms']):>8} {f(row['p99_ms']):>8} "
+              f"{f(row['req_per_s']):>8} {q:>9} {peak:>8} {','.join(map(str, row['status']))}")  # fmt: skip
     for row in rows:
         if row.get("note"):
             print(f"  note, {row['name']}: {row['note']}")
@@ -439,6 +619,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=50, help="random members to sign in as (default 50)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-writes", action="store_true", help="skip post/comment/reaction create")
+    parser.add_argument("--no-search", action="store_true", help="skip the search scenarios (and the reindex)")
+    parser.add_argument("--search-queries", type=int, help="distinct queries per search scenario (100; smoke 20)")
+    parser.add_argument(
+        "--sse-streams", type=int, help="held streams for SSE delivery (default 1,000; smoke 20; 0 skips it)"
+    )
+    parser.add_argument("--sse-posts", type=int, help="posts delivered to the streams (default 5; smoke 2)")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", ""),
+        help="REDIS_URL for the SSE server (default: $REDIS_URL; empty: the database broker)",
+    )
     parser.add_argument("--http", metavar="URL", help="also measure over HTTP against a running townhall serve")
     parser.add_argument("--out", type=Path, help="JSON file (default var/bench/results-<db>-<date>.json)")
     args = parser.parse_args(argv)
@@ -480,10 +671,23 @@ def main(argv: list[str] | None = None) -> int:
         iterations=iterations, warmup=warmup, members=members, seed=args.seed, writes=not args.no_writes, verbose=True
     )
     started = time.perf_counter()
+    search_report: dict[str, Any] = {}
     try:
         bench.run()
+        if not args.no_search:
+            search_report = bench.search_scenarios(
+                members=min(members, 20), queries=args.search_queries or (20 if smoke else 100), seed=args.seed
+            )
     finally:
         bench.close()
+    sse_figures: dict[str, Any] = {}
+    streams = args.sse_streams if args.sse_streams is not None else (20 if smoke else 1000)
+    if streams:
+        print(f"SSE delivery: {streams} streams on one `townhall serve` process ...", flush=True)
+        sse_row, sse_figures = sse_result(
+            streams=streams, posts=args.sse_posts or (2 if smoke else 5), url=url, redis=args.redis_url
+        )
+        bench.results.append(sse_row)
     rows = bench.report()
     vendor = connection.vendor
     title = (
@@ -500,8 +704,12 @@ def main(argv: list[str] | None = None) -> int:
         password = saved_password(BENCH_DIR / "demo-credentials.txt") or ""
         http_rows = http_run(args.http.rstrip("/"), [m.email for m in bench.members[:10]], password, iterations, warmup)
         print_table(http_rows, f"Over HTTP against {args.http} (client-side time, ms)")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory of this process: {peak_mb:.0f} MB; measured in {time.perf_counter() - started:.0f} s")
+    # The measuring process's peak over the scenarios (each resets it; generation excluded).
+    peaks = [r.peak_mb for r in bench.results if r.peak_mb is not None and not r.name.startswith("SSE")]
+    peak_mb = max(peaks) if peaks else peak_rss_mb()
+    server_peak = f"; SSE server process {sse_figures['server_peak_rss_mb']:.0f} MB" if sse_figures else ""
+    print(f"peak memory: this process {peak_mb:.0f} MB over the scenarios{server_peak}; "
+          f"measured in {time.perf_counter() - started:.0f} s")  # fmt: skip
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "vendor": vendor,
@@ -516,6 +724,8 @@ def main(argv: list[str] | None = None) -> int:
         "http": http_rows,
         "peak_rss_mb": round(peak_mb),
         "slowest_home_query": getattr(bench, "slowest_sql", ""),
+        "search": search_report,
+        "sse": sse_figures,
         "queries_by_page_size": getattr(bench, "page_size_queries", {}),
     }
     label = "smoke" if smoke else Path(db_name(url)).stem

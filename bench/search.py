@@ -40,7 +40,7 @@ from bench.generate import (
     reset_database,
     setup_django,
 )
-from bench.run import Result, machine, print_table
+from bench.run import Result, machine, peak_rss_mb, print_table, reset_peak_rss
 
 WORD = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
 STOP = {"about", "there", "their", "which", "would", "could", "should", "these", "those", "where", "https"}
@@ -114,6 +114,7 @@ class SearchBench:
 
         result = Result(name)
         n = len(self.clients)
+        reset_peak_rss()
 
         def request(i: int) -> Any:
             return self.clients[i % n].get(urls[i % len(urls)])
@@ -133,6 +134,7 @@ class SearchBench:
         except Exception as exc:  # one broken scenario must not lose the others' figures
             result.status.add(500)
             result.note = f"{type(exc).__name__}: {exc}"[:300]
+        result.peak_mb = peak_rss_mb()
         self.results.append(result)
         row = result.summary()
         print(f"  {name}: p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, p99 {row['p99_ms']} ms", flush=True)

@@ -46,6 +46,8 @@ EVENT = re.compile(rb'event: post\.created\ndata: \{"post_id":(\d+)\}')
 
 SETUP = """
 import json, os
+from django.core.management import call_command
+call_command("migrate", verbosity=0)  # one process start for both (the start is most of a smoke run)
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -82,9 +84,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _rss_kb(pid: int) -> int:
+def _rss_kb(pid: int, field: str = "VmRSS") -> int:
+    """The process's resident memory (VmRSS) or its peak so far (VmHWM), in KB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
@@ -181,6 +184,7 @@ async def measure(
 
     latencies: list[float] = []
     last_client: list[float] = []
+    fanout_per_s: list[float] = []
     missed = 0
     for round_ in range(posts):
         if time.monotonic() > deadline:
@@ -198,12 +202,14 @@ async def measure(
         latencies.extend(x * 1000 for x in got)
         if got:
             last_client.append(max(got) * 1000)
+            fanout_per_s.append(len(got) / max(max(got), 1e-6))
         print(
             f"  post {round_ + 1}: api {api_ms:.0f} ms, delivered to {len(got)}/{connected}, "
             f"last after {max(got) * 1000 if got else float('nan'):.0f} ms",
             flush=True,
         )
         await asyncio.sleep(1)
+    peak_kb = _rss_kb(pid, "VmHWM")
     for client in clients:
         client.close()
     for task in tasks:
@@ -224,6 +230,10 @@ async def measure(
         "rss_before_mb": round(rss_before / 1024, 1),
         "rss_after_mb": round(rss_after / 1024, 1),
         "kb_per_connection": round((rss_after - rss_before) / max(1, connected), 1),
+        # streams served per second while one event fans out (N / time to the last stream)
+        "deliveries_per_s": round(statistics.median(fanout_per_s), 1) if fanout_per_s else None,
+        "server_peak_rss_mb": round(peak_kb / 1024, 1),
+        "latencies_ms": [round(x, 2) for x in latencies],  # every (stream, post) pair, for bench.run
     }
 
 
@@ -250,7 +260,6 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
             "DJANGO_SETTINGS_MODULE": "townhall.config.settings",
         }
         me = [sys.executable, "-m", "townhall.cli"]
-        subprocess.run([*me, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
         made = subprocess.run(
             [*me, "shell", "-c", SETUP],
             env={**env, "BENCH_STREAMS": str(n)},
@@ -291,6 +300,25 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def raise_file_limit(streams: int) -> None:
+    """Two sockets per stream (client and server) plus room for the rest."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = streams * 2 + 256
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, need), hard))
+
+
+def delivery(
+    streams: int, *, posts: int, database_url: str = "", redis: str = "", max_seconds: float = 300.0
+) -> dict[str, Any]:
+    """One run of `streams` held streams (for bench.run's table): run_one's figures."""
+    if not 1 <= streams <= MAX_CONNECTIONS:
+        raise ValueError(f"streams must be between 1 and {MAX_CONNECTIONS}")
+    raise_file_limit(streams)
+    args = argparse.Namespace(posts=posts, batch=100, max_seconds=max_seconds, database_url=database_url, redis=redis)
+    return run_one(streams, args)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sse", description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, nargs="+", default=[1000])
@@ -302,11 +330,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if any(not 1 <= n <= MAX_CONNECTIONS for n in args.connections):
         parser.error(f"--connections must be between 1 and {MAX_CONNECTIONS}")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = max(args.connections) * 2 + 256
-    if soft < need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, need), hard))
+    raise_file_limit(max(args.connections))
     results = [run_one(n, args) for n in args.connections]
+    for r in results:
+        r.pop("latencies_ms", None)
     print()
     print("| streams | connected | p50 ms | p99 ms | max ms | last stream (p50) ms | missed | KB/stream | connect s |")
     print("|---|---|---|---|---|---|---|---|---|")

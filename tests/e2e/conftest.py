@@ -3,6 +3,10 @@
 Every page a test visits is audited with axe-core (WCAG 2.x A/AA rules); a serious or
 critical violation fails the test, and so does leaving a visited page unaudited.
 Set SCREENSHOTS=1 to save a PNG of every audited page under test-results/screens/.
+Every audit also fails on a Content-Security-Policy violation (core/csp.py): a
+"Refused to ..." console message or a `securitypolicyviolation` event on the page.
+axe-core is injected with `page.evaluate` (the DevTools protocol), which the page's
+policy does not govern, so no test needs `bypass_csp`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+
+from townhall.testing.factories import TEST_PASSWORD
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -53,6 +59,28 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+# Collects the page's CSP violations; added before any page script runs.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+def csp_violations(page: object) -> list[str]:
+    """The page's CSP violations so far (its events and "Refused to" console lines)."""
+    events = page.evaluate("window.__cspViolations || []")  # type: ignore[attr-defined]
+    return [*getattr(page, "_csp_console", []), *events]
+
+
+def watch_csp(page: object) -> None:
+    console: list[str] = []
+    page._csp_console = console  # type: ignore[attr-defined]
+    page.add_init_script(CSP_LISTENER)  # type: ignore[attr-defined]
+    page.on("console", lambda m: "Refused to" in m.text and console.append(m.text))  # type: ignore[attr-defined]
+
+
 class Visit:
     """A browser tab that audits every page it lands on."""
 
@@ -64,10 +92,21 @@ class Visit:
         self.label = label
         self.audited: list[str] = []
         self.seen: list[str] = []
+        watch_csp(page)
         page.on("framenavigated", lambda frame: frame == page.main_frame and self.seen.append(frame.url))  # type: ignore[attr-defined]
 
     def goto(self, path: str) -> None:
         self.page.goto(self.base_url + path)  # type: ignore[attr-defined]
+        self.audit()
+
+    def sign_in(self, email: str, password: str = TEST_PASSWORD) -> None:
+        """Sign in through the form and land, audited, on the home page."""
+        self.goto("/signin")
+        page = self.page
+        page.get_by_label("Email").fill(email)  # type: ignore[attr-defined]
+        page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+        page.wait_for_url(re.compile(r"/$"))  # type: ignore[attr-defined]
         self.audit()
 
     def audit(self) -> None:
@@ -83,6 +122,8 @@ class Visit:
         assert not bad, f"axe on {url}: " + "; ".join(
             f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in bad
         )
+        violations = csp_violations(page)
+        assert not violations, f"Content-Security-Policy violations on {url}: {violations}"
         self.audited.append(url.split("#")[0])
 
     def unaudited(self) -> list[str]:

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from townhall.accounts import services as account_services
 from townhall.communities.services import community_create, community_join
-from townhall.testing.factories import TEST_PASSWORD, UserFactory
+from townhall.testing.factories import UserFactory
 
 from .conftest import DESKTOP, Visit, _visit
 
@@ -72,19 +72,10 @@ def sanjay_tab(browser, asgi_server) -> Iterator[Visit]:
     yield from _visit(browser, asgi_server, DESKTOP, "live-sanjay")
 
 
-def _sign_in(visit: Visit, email: str) -> None:
-    visit.goto("/signin")
-    visit.page.get_by_label("Email").fill(email)
-    visit.page.get_by_label("Password").fill(TEST_PASSWORD)
-    visit.page.get_by_role("button", name="Sign in").click()
-    visit.page.wait_for_url(re.compile(r"/$"))
-    visit.audit()
-
-
 def test_new_post_bar_counts_and_badge_arrive_without_reload(world, mia_tab, sanjay_tab):
     mia = mia_tab.page
-    _sign_in(mia_tab, "mia@acme.example")
-    _sign_in(sanjay_tab, "sanjay@acme.example")
+    mia_tab.sign_in("mia@acme.example")
+    sanjay_tab.sign_in("sanjay@acme.example")
     mia_tab.goto("/")
     mia.evaluate("window.__notReloaded = true")
     bar = mia.locator("#live-new-posts")

@@ -14,7 +14,7 @@ from townhall.communities.services import community_create, community_join
 from townhall.notifications.models import Preference
 from townhall.posts.services import comment_create, post_create
 from townhall.reactions.services import reaction_set
-from townhall.testing.factories import TEST_PASSWORD, UserFactory
+from townhall.testing.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,21 +30,12 @@ def world(db):
     return {"ana": ana, "bo": bo, "cy": cy, "design": design}
 
 
-def _sign_in(visit, email: str) -> None:
-    visit.goto("/signin")
-    visit.page.get_by_label("Email").fill(email)
-    visit.page.get_by_label("Password").fill(TEST_PASSWORD)
-    visit.page.get_by_role("button", name="Sign in").click()
-    visit.page.wait_for_url(re.compile(r"/$"))
-    visit.audit()
-
-
 def test_mention_reaches_the_second_browser(world, desktop, phone):
-    _sign_in(phone, "bo@acme.example")
+    phone.sign_in("bo@acme.example")
     bell = phone.page.locator("#notif-bell")
     expect(bell).to_have_attribute("aria-label", "Notifications")
 
-    _sign_in(desktop, "ana@acme.example")
+    desktop.sign_in("ana@acme.example")
     desktop.goto("/c/design-guild/")
     desktop.page.locator("#composer textarea[name=body]").fill("New palette is ready for review, @bo")
     desktop.page.locator("#composer-submit").click()
@@ -77,7 +68,7 @@ def test_centre_and_settings_look_finished(world, desktop, phone):
         reaction_set(actor=person, target_type="post", target_id=mine.pk, kind="like")
     assert post.pk
     for visit in (desktop, phone):
-        _sign_in(visit, "bo@acme.example")
+        visit.sign_in("bo@acme.example")
         visit.goto("/notifications/")
         expect(visit.page.locator(".notif-list .notif")).to_have_count(3)
         expect(visit.page.locator(".notif-list")).to_contain_text("Cy Chen and Ana Alves reacted to your post")

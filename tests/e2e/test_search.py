@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from townhall.communities.services import community_create
 from townhall.posts.services import comment_create, post_create
-from townhall.testing.factories import TEST_PASSWORD, UserFactory
+from townhall.testing.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,15 +34,6 @@ def world(db):
     return {"cora": cora, "mia": mia}
 
 
-def _sign_in(visit, email: str) -> None:
-    visit.goto("/signin")
-    visit.page.get_by_label("Email").fill(email)
-    visit.page.get_by_label("Password").fill(TEST_PASSWORD)
-    visit.page.get_by_role("button", name="Sign in").click()
-    visit.page.wait_for_url(re.compile(r"/$"))
-    visit.audit()
-
-
 def _type_in_header(visit, text: str):
     box = visit.page.get_by_role("searchbox", name="Search", exact=True)
     box.click()
@@ -55,7 +46,7 @@ def _type_in_header(visit, text: str):
 
 def test_member_finds_the_secret_post(world, desktop):
     page = desktop.page
-    _sign_in(desktop, "cora@acme.example")
+    desktop.sign_in("cora@acme.example")
     box, panel = _type_in_header(desktop, "heron")
     expect(panel.locator(".suggest-item").first).to_contain_text("Project Heron")
     expect(panel.get_by_role("status")).to_have_text(re.compile(r"\d+ suggestions?\."))
@@ -83,7 +74,7 @@ def test_member_finds_the_secret_post(world, desktop):
 
 def test_non_member_sees_no_trace(world, phone):
     page = phone.page
-    _sign_in(phone, "mia@acme.example")
+    phone.sign_in("mia@acme.example")
     box, panel = _type_in_header(phone, "heron")
     expect(panel.locator(".suggest-item")).to_have_count(0)
     expect(panel.get_by_role("status")).to_have_text("0 suggestions.")

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from townhall.accounts import services as account_services
 from townhall.communities.services import community_create
 from townhall.posts.services import comment_create, post_create
-from townhall.testing.factories import TEST_PASSWORD, UserFactory
+from townhall.testing.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,15 +41,6 @@ def world(db):
     return {"mia": mia, "sanjay": sanjay, "guild": guild, "falcon": falcon}
 
 
-def _sign_in(visit, email: str) -> None:
-    visit.goto("/signin")
-    visit.page.get_by_label("Email").fill(email)
-    visit.page.get_by_label("Password").fill(TEST_PASSWORD)
-    visit.page.get_by_role("button", name="Sign in").click()
-    visit.page.wait_for_url(re.compile(r"/$"))
-    visit.audit()
-
-
 def _photo(tmp_path) -> str:
     path = tmp_path / "whiteboard.png"
     Image.new("RGB", (1200, 800), (30, 120, 200)).save(path, "PNG")
@@ -60,7 +51,7 @@ def test_join_post_comment_react_and_feeds(world, desktop, browser, live_server,
     from .conftest import DESKTOP, Visit
 
     page = desktop.page
-    _sign_in(desktop, "mia@acme.example")
+    desktop.sign_in("mia@acme.example")
 
     # Join the public community from the communities directory.
     desktop.goto("/communities/")
@@ -89,7 +80,7 @@ def test_join_post_comment_react_and_feeds(world, desktop, browser, live_server,
     # A colleague comments and reacts from another browser.
     context = browser.new_context(viewport=DESKTOP)
     other = Visit(context.new_page(), live_server.url, "desktop-sanjay")
-    _sign_in(other, "sanjay@acme.example")
+    other.sign_in("sanjay@acme.example")
     other.goto(post_path)
     other.page.locator("textarea[name=body]").first.fill("Great work, Mia!")
     other.page.get_by_role("button", name=re.compile(r"^(Comment|Add comment|Post comment|Reply)$")).first.click()
@@ -112,7 +103,7 @@ def test_join_post_comment_react_and_feeds(world, desktop, browser, live_server,
 
 def test_secret_community_leaves_no_trace_for_a_non_member(world, desktop):
     page = desktop.page
-    _sign_in(desktop, "mia@acme.example")
+    desktop.sign_in("mia@acme.example")
     for path in (
         "/",
         "/?order=top",

@@ -19,6 +19,7 @@ Set-up and the consistency checks come from tests/flows/crash_writer.py.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -95,7 +96,7 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # production collectstatic (brotli) on a busy machine
         try:
             while True:
                 assert self.process.poll() is None, "server exited"
@@ -298,6 +299,143 @@ def test_pages_keep_working_while_redis_is_down_and_use_it_again_when_back(
     assert slowest < 5, f"a request took {slowest:.1f} s while Redis was down"
 
 
+class SseReader:
+    """An EventSource of the test's own: holds `/events/stream` on one connection and
+    reads it on a thread; `events` is (id, event, data) in the order they came."""
+
+    def __init__(self, server: Server, cookie: str, query: str, last_event_id: str = "") -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        headers = {"X-Forwarded-Proto": "https", "Host": HOST, "Cookie": cookie, "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        self.conn.request("GET", f"/events/stream{query}", headers=headers)
+        self.response = self.conn.getresponse()
+        assert self.response.status == 200, (self.response.status, self.response.read()[:300])
+        self.events: list[tuple[str, str, dict[str, object]]] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        rest = ""
+        try:
+            while chunk := self.response.read1(65536):
+                *blocks, rest = (rest + chunk.decode()).split("\n\n")
+                for block in blocks:
+                    fields = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line and line[0] != ":")
+                    if "data" in fields:
+                        with self.lock:
+                            self.events.append(
+                                (fields.get("id", ""), fields.get("event", ""), json.loads(fields["data"]))
+                            )
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            return  # closed by the test (http.client lets go of its socket mid-read)
+
+    def posts(self) -> list[int]:
+        with self.lock:
+            return [int(data["post_id"]) for _, event, data in self.events if event == "post.created"]  # type: ignore[call-overload]
+
+    def wait_for_posts(self, wanted: list[int], timeout: float) -> float:
+        started = time.monotonic()
+        while not set(wanted) <= set(self.posts()):
+            assert time.monotonic() - started < timeout, f"stream has {self.posts()}, waiting for {wanted}"
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    def last_id(self) -> str:
+        with self.lock:
+            return self.events[-1][0]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.conn.sock is not None:
+                self.conn.sock.shutdown(socket.SHUT_RDWR)
+        self.conn.close()
+        self.thread.join(timeout=5)
+
+
+def test_events_published_while_redis_is_down_reach_open_and_resumed_streams_once_when_it_returns(
+    tmp_path: Path, redis_server: RedisServer, scratch_database: str, record_property
+) -> None:
+    """A browser holds a live stream (home feed) through a Redis outage; posts made while
+    Redis is down are answered 201 and kept in the database outbox; when Redis is back
+    they reach the open stream, in order, each once, before a post made afterwards,
+    and a stream resuming with a Last-Event-ID from before the outage replays them."""
+    env = _base_env(tmp_path)
+    env.update(
+        TOWNHALL_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        BASE_URL=f"https://{HOST}",
+        EMAIL_URL="smtp://127.0.0.1:2525",
+        REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
+    )
+    if scratch_database:
+        env["DATABASE_URL"] = scratch_database
+    answers = _writer_commands(env, "token", "session")
+    auth = {"Authorization": f"Bearer {answers['TOKEN']}", "Content-Type": "application/json"}
+    name, key = answers["SESSION"].split()
+    cookie = f"{name}={key}"
+    server = Server(env, "--workers", "2", "--threads", "4")
+    streams: list[SseReader] = []
+
+    def post(n: int) -> int:
+        status, body, _ = server.request("POST", "/api/v1/posts", json.dumps({"body": f"outage {n} #relay"}), auth)
+        assert status == 201, (status, body[:300])
+        return int(json.loads(body)["id"])
+
+    try:
+        live = SseReader(server, cookie, "?feed=home")
+        streams.append(live)
+        before = post(0)
+        live.wait_for_posts([before], timeout=10)
+        resume_from = live.last_id()
+
+        redis_server.stop()
+        statuses: Counter[int] = Counter()
+        kept = []
+        for n in range(1, 9):  # through both server processes
+            kept.append(post(n))
+            statuses[201] += 1
+            statuses[server.request("GET", "/", headers={"Cookie": cookie})[0]] += 1
+        assert statuses == Counter({201: 8, 200: 8}), statuses
+        time.sleep(1.5)
+        assert live.posts() == [before], "nothing can reach the stream while Redis is down"
+
+        redis_server.start()  # empty: a restarted Redis without persistence
+        restarted = time.monotonic()
+        live.wait_for_posts(kept, timeout=20)
+        delivered = time.monotonic() - restarted
+        after = post(99)
+        live.wait_for_posts([after], timeout=10)
+        time.sleep(0.5)  # room for a duplicate to show up
+        assert live.posts() == [before, *kept, after], "in commit order, each once"
+
+        resumed = SseReader(server, cookie, "?feed=home", last_event_id=resume_from)
+        streams.append(resumed)
+        resumed.wait_for_posts([*kept, after], timeout=10)
+        time.sleep(0.5)
+        assert resumed.posts() == [*kept, after], "the replay after Last-Event-ID: each once"
+        ids = [order_key_of(i) for i, event, _ in resumed.events if event == "post.created"]
+        assert ids == sorted(ids) and ids[0] > order_key_of(resume_from)
+    finally:
+        for stream in streams:
+            stream.close()
+        server.stop()
+    log = server.log_text()
+    assert "Internal Server Error" not in log and " 500 " not in log, log[-3000:]
+    record_property(
+        "summary",
+        f"fault, Redis stopped with a stream open: {len(kept)} posts while down (201, pages 200, 0 server errors), "
+        f"kept in the outbox and delivered to the open stream {delivered:.1f} s after Redis restarted, in order, "
+        f"each once; a Last-Event-ID resume from before the outage replayed {len(kept) + 1} events once",
+    )
+
+
+def order_key_of(event_id: str) -> tuple[int, int]:
+    first, _, second = event_id.partition("-")
+    return int(first), int(second or 0)
+
+
 # -- Database connection dropped (PostgreSQL) --------------------------------------------
 
 
@@ -412,7 +550,9 @@ def test_dropped_database_connections_give_a_clear_error_or_a_retry_and_no_parti
         "revision_without_edit",
     ):
         assert result[key] == [], key
-    assert statuses[201] >= 10
+    # Progress between the drops (a backend is killed every ~0.1 s): how many posts get
+    # through depends on the machine's speed (9-16 on a busy 2-core CI), but some must.
+    assert statuses[201] >= 5
     # Posts stored beyond the acknowledged ones committed before their connection died
     # later in the same request (answers, hooks): their clients got the 503 that says
     # "may not have been saved". A retry would post again (no idempotency keys yet).

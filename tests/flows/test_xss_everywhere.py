@@ -23,6 +23,7 @@ must be JSON with nosniff, and every `*_html` field passes the same HTML check.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import Counter
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -50,11 +52,13 @@ from townhall.notifications.kinds import DigestFrequency
 from townhall.notifications.models import DigestRun, Notification, PersonSettings
 from townhall.posts.models import Attachment, Comment, Post, Topic
 from townhall.posts.services import comment_create, post_create
+from townhall.testing.aio import run_async
 from townhall.testing.clients import signed_in
 from townhall.testing.communities_factories import CommunityFactory
 from townhall.testing.factories import UserFactory
 from townhall.testing.posts_factories import PostFactory
 
+from . import xss_vectors
 from .xss_vectors import MARKERS, VECTORS
 
 pytestmark = pytest.mark.django_db
@@ -479,6 +483,15 @@ def test_the_check_sees_executable_output() -> None:
     assert not executable(
         '<p>&lt;script&gt; <a href="https://x.example">x</a> <img src="data:image/png;base64,AA"></p>', None
     )
+    # and the stream's check: text, markup or a forged key in event data is flagged
+    for event, data in (
+        ("post.created", {"post_id": "<img src=x onerror=alert(1)>"}),
+        ("post.counts", {"post_id": 1, "reactions": {"<svg onload=alert(1)>": 1}}),
+        ("notifications", {"unread": "1"}),
+        ("html", {}),
+    ):
+        assert stream_data_problems(event, data), (event, data)
+    assert not stream_data_problems("post.counts", {"post_id": 1, "comments": 2, "reactions": {"like": 3}})
 
 
 @pytest.mark.parametrize("chunk", range(len(CHUNKS)), ids=lambda c: f"vectors{c * CHUNK}-{c * CHUNK + CHUNK - 1}")
@@ -493,3 +506,162 @@ def test_xss_vectors_render_inert_everywhere(
         f"{cases} renderings checked (corpus {len(CORPUS)} vectors), {len(tally.problems)} executable",
     )
     assert not tally.problems, "\n".join(tally.problems[:40])
+
+
+# --- the real-time stream (SSE) ------------------------------------------------------------
+
+# Two vectors of every family (the first and the last: the long ones include 19 KB):
+# the stream carries ids and counts only, so the check is about what text can reach it.
+STREAM_VECTORS = [
+    vector
+    for family in (
+        xss_vectors.CLASSIC,
+        xss_vectors.EVENT_HANDLERS,
+        xss_vectors.URLS,
+        xss_vectors.MARKDOWN,
+        xss_vectors.SVG_MATHML,
+        xss_vectors.ATTRIBUTE_BREAKING,
+        xss_vectors.CSS,
+        xss_vectors.ACTIVE_ELEMENTS,
+        xss_vectors.TEMPLATE_INJECTION,
+        xss_vectors.UNICODE,
+        xss_vectors.MUTATION,
+        xss_vectors.LONG,
+    )
+    for vector in dict.fromkeys((family[0], family[-1]))
+]
+STREAM_EVENTS = {"post.created", "post.counts", "comment.counts", "notifications", "resync"}
+REACTION_KIND = re.compile(r"^[a-z_]{1,20}$")
+LIVE_JS = Path(__file__).parents[2] / "townhall/realtime/static/realtime/live.js"
+
+
+def stream_data_problems(event: str, data: Any) -> list[str]:
+    """What a stream event may carry: ids and counts (ints), reaction kinds as keys."""
+    problems = [] if event in STREAM_EVENTS else [f"unknown event {event!r}"]
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not REACTION_KIND.match(str(key)):
+                    problems.append(f"{event} {where}: key {str(key)[:60]!r}")
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{event} {where}: {str(value)[:60]!r} is not a count or an id")
+
+    walk(data, "data")
+    return problems
+
+
+@pytest.fixture
+def fresh_broker() -> Iterator[None]:
+    """The stream's hub and broker are per test; their threads let go of the database
+    before it is flushed (as townhall/realtime/tests/conftest.py does)."""
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    from townhall.realtime.broker import reset_broker
+
+    reset_broker()
+    yield
+    reset_broker()
+    run_async(sync_to_async(connections.close_all)())
+
+
+def test_live_js_inserts_only_server_rendered_html_from_its_own_pages() -> None:
+    """live.js writes event data with textContent/attributes only; the HTML it inserts
+    comes from fetching the page itself or the badge partial (permission-checked views,
+    same origin), parsed by DOMParser (scripts in it never run)."""
+    source = LIVE_JS.read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "srcdoc"):
+        assert sink not in source, sink
+    fetched = re.findall(r"fetch\(([^,]+),", source)
+    assert sorted(fetched) == ["badgeUrl", 'window.location.href.split("#")[0]'], fetched
+    assert source.count("parseFromString(") == 2  # the two fetched answers, nothing else
+    assert source.count("if (!sameOrigin(answer))") == 2  # and only when they came from this site
+
+
+@pytest.mark.django_db(transaction=True)
+def test_xss_vectors_through_the_live_stream(fresh_broker: None, record_property: Any) -> None:
+    """Content holding the vectors makes the stream speak (new posts, comment and reaction
+    counts, the notification badge): every `data:` it writes is ids and counts, and the
+    fragments the page then fetches (the feed's cards, the badge) show the vectors inert."""
+
+    from asgiref.sync import sync_to_async
+
+    from townhall.reactions.services import reaction_set
+    from townhall.realtime.tests.streams import connect
+
+    reader = UserFactory(full_name="Rita Reader")
+    author = UserFactory()
+    community = CommunityFactory(slug="xss-live", admin=author, members=[reader])
+    client = signed_in(reader)
+    mine = post_create(actor=reader, community=community, body=BENIGN)
+    post_create(actor=author, community=community, body=f"zq0x {BENIGN}")
+    feed_path = f"/c/{community.slug}/"
+    headers = {"HTTP_ACCEPT": "text/html"}  # what live.js sends
+    feed_baseline = scan_html(client.get(feed_path, **headers).content.decode())
+    badge_baseline = scan_html(client.get("/notifications/badge", HTTP_HX_REQUEST="true").content.decode())
+    tracers = [f"zq{n}x" for n in range(1, len(STREAM_VECTORS) + 1)]
+
+    def speak(n: int, vector: str) -> int:
+        """One vector: a post (post.created), a comment on the reader's post
+        (post.counts, notifications), reactions (post.counts, comment.counts)."""
+        text = f"{tracers[n]} {vector}"
+        post = _post(author, community, text)
+        try:
+            comment = comment_create(actor=author, post=mine, body=text)
+        except ValidationFailed:  # NUL, or longer than a comment may be
+            comment = comment_create(actor=author, post=mine, body=storable(text)[:10_000])
+        reaction_set(actor=author, target_type="comment", target_id=comment.pk, kind="like")
+        reaction_set(actor=author, target_type="post", target_id=mine.pk, kind=("like", "love")[n % 2])
+        return int(post.pk)
+
+    async def scenario() -> tuple[list[Any], list[int]]:
+        stream = await connect(reader, f"?feed=community:{community.pk}&posts={mine.pk}")
+        planted = [await sync_to_async(speak)(n, vector) for n, vector in enumerate(STREAM_VECTORS)]
+        # Each vector: its post, the counts after the comment and after each reaction,
+        # the badge; then the stream stays quiet.
+        wanted = set(planted)
+        while not wanted <= {e.data.get("post_id") for e in stream.events if e.event == "post.created"}:
+            await stream.read(count=1, timeout=10)
+        with contextlib.suppress(TimeoutError):
+            await stream.read(count=10_000, timeout=1.5)
+        events = list(stream.events)
+        await stream.close()
+        return events, planted
+
+    events, planted = run_async(scenario())
+    kinds = Counter(e.event for e in events)
+    problems = [p for e in events for p in stream_data_problems(e.event, e.data)]
+    created = [e.data.get("post_id") for e in events if e.event == "post.created"]
+    if created != planted:
+        problems.append(f"post.created events {created} for posts {planted}")
+    written = "".join(json.dumps(e.data) for e in events)
+    problems += [f"tracer {t} on the stream" for t in tracers if t in written]
+    problems += [f"markup on the stream: {written[at : at + 40]!r}" for at in [written.find("<")] if at >= 0]
+    for needed in ("post.created", "post.counts", "comment.counts", "notifications"):
+        if not kinds[needed]:
+            problems.append(f"the stream sent no {needed} event")
+
+    # What the page fetches on those events: the feed (live.js swaps in #feed-list and
+    # #feed-more) and the badge partial.
+    feed = client.get(feed_path, **headers)
+    body = feed.content.decode()
+    cards = body[body.index('id="feed-list"') :]
+    shown = sum(1 for t in tracers if t + " " in cards)
+    if shown < min(len(tracers), 10):  # the feed's first page
+        problems.append(f"the feed shows {shown} of the planted posts")
+    problems += [f"feed: {p}" for p in executable(body, feed_baseline)]
+    badge = client.get("/notifications/badge", HTTP_HX_REQUEST="true")
+    assert badge.status_code == 200
+    problems += [f"badge: {p}" for p in executable(badge.content.decode(), badge_baseline)]
+    if any(t in badge.content.decode() for t in tracers):
+        problems.append("the badge shows content")
+    record_property(
+        "summary",
+        f"XSS through the live stream: {len(STREAM_VECTORS)} vectors (2 per family) x {len(kinds)} event kinds = "
+        f"{len(events)} events ({dict(sorted(kinds.items()))}) carrying ids and counts only, then the feed "
+        f"({shown} cards) and the badge fetched: {len(problems)} executable",
+    )
+    assert not problems, "\n".join(problems[:40])

@@ -53,7 +53,16 @@ that sends an unsafe method without a valid CSRF token gets **403** (`csrf_faile
 | 401 | no valid credentials for this method (`unauthenticated`) |
 | 403 | not allowed (`forbidden`), or CSRF failed (`csrf_failed`) |
 | 404 | not found, or not visible to you: the two are indistinguishable (`not_found`) |
+| 409 | a request with the same `Idempotency-Key` is still in progress (`conflict`) |
 | 422 | a parameter or field is not valid (`invalid`) |
+| 503 | the database could not be reached; retry after `Retry-After` seconds (`unavailable`) |
+
+**Retries.** `POST /posts`, `POST /posts/{id}/comments` and `POST /posts/{id}/shares`
+take an optional `Idempotency-Key` header (1-100 printable ASCII characters, e.g. a
+UUID; otherwise 400). Retrying with the same key and body within 24 hours (after a 503
+or a lost answer) creates nothing and returns the first answer with
+`Idempotent-Replayed: true`; the same key with another body is a 422. Keys are per
+user, method and path; failed requests store nothing. Reactions (`PUT`) need no key.
 
 **Lists** use cursor pagination: pass the answer's `next_cursor` back as `cursor` until
 it is null. `limit` is 1-100 (default 24).

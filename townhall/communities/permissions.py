@@ -18,6 +18,7 @@ from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
 
 _SEATS = "_townhall_seats"
 _INVITES = "_townhall_invites"
+_ALL_SEATS = "_townhall_all_seats"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,24 @@ def viewer_id(viewer: AnyUser) -> int:
 def remember_seat(community: Community, viewer: AnyUser, seat: Seat | None) -> None:
     if viewer.pk is not None:
         community.__dict__.setdefault(_SEATS, {})[viewer.pk] = seat
+
+
+def remember_all_seats(viewer: AnyUser, seats: dict[int, Seat]) -> None:
+    """Note on the viewer instance (one request's) every seat they hold in a community
+    that is not deleted, by community id, so later seat lookups in the same request
+    need no query (see known_seats). Callers pass the complete set or nothing."""
+    if is_signed_in(viewer):
+        viewer.__dict__[_ALL_SEATS] = dict(seats)
+
+
+def known_seats(viewer: AnyUser) -> dict[int, Seat] | None:
+    """The viewer's seats noted by remember_all_seats in this request, or None."""
+    seats: dict[int, Seat] | None = viewer.__dict__.get(_ALL_SEATS)
+    return seats
+
+
+def forget_all_seats(viewer: AnyUser) -> None:
+    viewer.__dict__.pop(_ALL_SEATS, None)
 
 
 def remember_invited(community: Community, viewer: AnyUser, invited: bool) -> None:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "townhall.core.observability.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "townhall.core.csp.ContentSecurityPolicyMiddleware",
     "townhall.core.middleware.NulPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,6 +137,12 @@ def _database() -> dict[str, object]:
         # docs/search.md).
         options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
         options.setdefault("options", "-c max_parallel_workers_per_gather=0 -c jit=off")
+        # Parameters bound by the server (not quoted into the text by psycopg): less
+        # Python per query, and statements a connection runs repeatedly are prepared
+        # once (psycopg's prepare_threshold), so PostgreSQL plans the feed's statements
+        # once per connection instead of per request (docs/performance.md).
+        options.setdefault("server_side_binding", True)
+        options.setdefault("prepare_threshold", 5)
         config["OPTIONS"] = options
     return config
 

@@ -6,6 +6,10 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from townhall.core import commit_hooks
+        from datetime import timedelta
+
+        from townhall.core import commit_hooks, periodic
+        from townhall.core.tasks import prune_idempotency_keys
 
         commit_hooks.install()
+        periodic.register(name="core.prune_idempotency_keys", every=timedelta(hours=1), task=prune_idempotency_keys)

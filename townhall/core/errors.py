@@ -63,3 +63,10 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
         text = str(exc).lower()
         return any(marker in text for marker in ("locked", "busy", "unable to open", "disk i/o"))
     return True  # psycopg's OperationalError: the connection failed or was terminated
+
+
+class BadRequest(TownhallError):
+    """The request itself is malformed (a header, a damaged form), not a field value."""
+
+    code = "bad_request"
+    status = 400

@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from jinja2 import Environment
 
 from townhall.core.display import IdUrls, ago, avatar, id_url
+from townhall.core.idempotency import form_token_input
 
 
 def url(name: str, *args: Any) -> str:
@@ -32,7 +33,7 @@ def url(name: str, *args: Any) -> str:
 
 def environment(**options: Any) -> Environment:
     env = Environment(**options)  # noqa: S701 - autoescape comes from TEMPLATES (settings.py)  # nosec B701
-    env.globals.update({"url": url, "id_url": id_url, "avatar": avatar})
+    env.globals.update({"url": url, "id_url": id_url, "avatar": avatar, "form_token": form_token_input})
     env.filters.update(
         {
             "date": defaultfilters.date,

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -34,3 +35,29 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IdempotencyKey(models.Model):
+    """One write that must happen at most once (townhall/core/idempotency.py): an API
+    `Idempotency-Key` or the one-time token of a composer or comment form, scoped to
+    its user, method and path. Written in the same transaction as what the request
+    created, with the answer to replay; pruned after a day by a periodic job."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=255)
+    key = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField(default=0)  # 0 while the first request runs
+    content_type = models.CharField(max_length=100, blank=True)
+    location = models.CharField(max_length=2000, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "method", "path", "key"], name="core_idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.key}"

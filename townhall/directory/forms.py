@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from townhall.core.errors import TownhallError
+from townhall.core.forms import QuickSelect
 from townhall.directory.models import Department, Location, Profile, Team
 from townhall.directory.selectors import PeopleFilters, timezone_names
 from townhall.directory.services import ProfileChanges
@@ -122,7 +123,7 @@ class ProfileForm(forms.Form):
         help_text="Separate with commas, for example: running, jazz, board games.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    timezone = forms.ChoiceField(label="Time zone")
+    timezone = forms.ChoiceField(label="Time zone", widget=QuickSelect)
     working_hours_start = forms.TimeField(
         label="Working hours start", required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )

@@ -34,7 +34,7 @@ from django.utils.dateparse import parse_datetime
 from townhall.accounts.models import User
 from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
 from townhall.communities.models import Community, Membership
-from townhall.communities.permissions import Seat, can_post_in, remember_seat
+from townhall.communities.permissions import Seat, can_post_in, known_seats, remember_all_seats, remember_seat
 from townhall.communities.selectors import (
     all_company,
     member_community_ids,
@@ -163,6 +163,9 @@ class Arms:
     readable_communities: list[int] = field(default_factory=list)
     each: list[tuple[str, list[int]]] = field(default_factory=list)
     whole: list[Q] = field(default_factory=list)
+    # Conditions that only select posts the viewer may see whatever they are (their
+    # own profile, communities the oracle just confirmed): read without the oracle.
+    confirmed: list[Q] = field(default_factory=list)
     late_each: list[tuple[str, list[int]]] = field(default_factory=list)
     topic_ids: list[int] = field(default_factory=list)
     # Left out of every arm but readable_communities (muted communities, for the home feed).
@@ -196,9 +199,10 @@ class _Union:
         self.parts: list[str] = []
         self.params: list[Any] = []
 
-    def add(self, condition: Q) -> None:
+    def add(self, condition: Q, *, base: QuerySet[Post] | None = None) -> None:
         condition &= self.unless
-        sql, params = _compiled(_arm(self.viewer, condition, after=self.after, fields=self.fields, limit=self.limit))
+        arm = _arm(self.viewer, condition, after=self.after, fields=self.fields, limit=self.limit, base=base)
+        sql, params = _compiled(arm)
         self.parts.append(sql)
         self.params.extend(params)
 
@@ -304,6 +308,8 @@ def _merged_page(*, viewer: AnyUser, arms: Arms, order: str, cursor: str | None,
         first.add_each(lookup, values)
     for condition in arms.whole:
         first.add(condition)
+    for condition in arms.confirmed:
+        first.add(condition, base=_live_posts())
     first.read(best)
 
     if arms.late_each or arms.topic_ids:
@@ -406,12 +412,18 @@ def home_feed(
     sources = home_sources(viewer=viewer)
     communities, more_communities = _split("community_id", sources.community_ids)
     people, more_people = _split("author_id", sorted({*sources.person_ids, viewer.pk}))
-    whole = [Q(profile_user_id=viewer.pk), *more_communities]
+    # Posts on one's own profile are always one's to see, and more_communities are
+    # among those the oracle has just confirmed: neither arm needs the oracle.
+    confirmed = [Q(profile_user_id=viewer.pk, community__isnull=True), *more_communities]
     if order_fields(order)[0] == "-hot_score":
         # People's posts by score: only above the communities' bar (see Arms).
-        arms = Arms(readable_communities=communities, whole=whole + more_people, late_each=[("author_id", people)])
+        arms = Arms(
+            readable_communities=communities, whole=more_people, confirmed=confirmed, late_each=[("author_id", people)]
+        )
     else:
-        arms = Arms(readable_communities=communities, each=[("author_id", people)], whole=whole + more_people)
+        arms = Arms(
+            readable_communities=communities, each=[("author_id", people)], whole=more_people, confirmed=confirmed
+        )
     arms.topic_ids.extend(sources.topic_ids)
     arms.muted_communities.extend(sources.muted_ids)
     return _merged_page(viewer=viewer, arms=arms, order=order, cursor=cursor, limit=limit)
@@ -545,10 +557,14 @@ def _prime_seats(viewer: AnyUser, posts: Sequence[Post]) -> None:
     communities = {p.community_id: p.community for p in posts if p.community_id is not None and p.community is not None}
     if not communities or not is_signed_in(viewer) or viewer.pk is None:
         return
-    rows = Membership.objects.filter(user_id=viewer.pk, community_id__in=list(communities)).values_list(
-        "community_id", "role", "synced", "muted"
-    )
-    seats = {community_id: Seat(role, synced, muted) for community_id, role, synced, muted in rows}
+    known = known_seats(viewer)
+    if known is not None and all(c.deleted_at is None for c in communities.values()):
+        seats = known  # every seat in a live community, read earlier in this request
+    else:
+        rows = Membership.objects.filter(user_id=viewer.pk, community_id__in=list(communities)).values_list(
+            "community_id", "role", "synced", "muted"
+        )
+        seats = {community_id: Seat(role, synced, muted) for community_id, role, synced, muted in rows}
     for community_id, community in communities.items():
         remember_seat(community, viewer, seats.get(community_id))  # type: ignore[arg-type]
 
@@ -744,23 +760,26 @@ def post_destinations(*, viewer: AnyUser) -> list[Destination]:
     if not is_signed_in(viewer) or not isinstance(viewer, User):
         return []
     seats = (
-        Membership.objects.filter(
-            user_id=viewer.pk, community__deleted_at__isnull=True, community__archived_at__isnull=True
-        )
+        Membership.objects.filter(user_id=viewer.pk, community__deleted_at__isnull=True)
         .select_related("community")
         .order_by("community__name", "community_id")
     )
     company: list[Destination] = []
     choices: list[Destination] = []
+    every: dict[int, Seat] = {}
     for seat in seats:
         community = seat.community
-        remember_seat(community, viewer, Seat(seat.role, seat.synced, seat.muted))
-        if not can_post_in(viewer, community):
+        every[community.pk] = Seat(seat.role, seat.synced, seat.muted)
+        remember_seat(community, viewer, every[community.pk])
+        if community.archived_at is not None or not can_post_in(viewer, community):
             continue
         if community.is_all_company:
             company = [Destination(COMPANY, f"Company feed ({community.name})")]
         else:
             choices.append(Destination(f"community:{community.slug}", community.name))
+    # Every seat in a live community, archived ones included: the cards of the feed
+    # rendered next need no query for the viewer's seats (_prime_seats).
+    remember_all_seats(viewer, every)
     if can_post_on_profile(viewer, viewer):
         choices.append(Destination(f"profile:{viewer.pk}", "My profile"))
     return company + choices

@@ -24,7 +24,8 @@ from townhall.accounts.http import AuthedRequest
 from townhall.accounts.models import User
 from townhall.communities.models import Community
 from townhall.communities.selectors import all_company, community_get
-from townhall.core.errors import NotFound, ValidationFailed
+from townhall.core import idempotency
+from townhall.core.errors import NotFound, TownhallError, ValidationFailed
 from townhall.core.forms import apply_error
 from townhall.core.markdown import render_markdown
 from townhall.directory.selectors import person_get
@@ -157,6 +158,19 @@ def create(request: AuthedRequest) -> HttpResponse:
     body = form.cleaned_data["body"] or ""
     if request.POST.get("action") == "preview":
         return _composer_error(request, form, preview=prepare(author=viewer, body=body).html)
+
+    def refused(exc: TownhallError) -> HttpResponse:
+        apply_error(form, exc)
+        return _composer_error(request, form)
+
+    # The form's one-time token: a double submit or a retry after a 503 posts once.
+    return idempotency.form_once(
+        request, user_id=viewer.pk, produce=lambda: _publish(request, form, body), refused=refused
+    )
+
+
+def _publish(request: AuthedRequest, form: PostForm, body: str) -> idempotency.Produced:
+    viewer = request.user
     try:
         community, person = _destination_target(viewer, form.cleaned_data["destination"])
         post = post_create(
@@ -169,7 +183,7 @@ def create(request: AuthedRequest) -> HttpResponse:
         )
     except ValidationFailed as exc:
         apply_error(form, exc)
-        return _composer_error(request, form)
+        return _composer_error(request, form), False
     if is_htmx(request):
         fresh = PostForm(
             destinations=form.fields["destination"].choices,  # type: ignore[attr-defined]
@@ -181,9 +195,9 @@ def create(request: AuthedRequest) -> HttpResponse:
             "here": here(request),
             "form": fresh,
         }
-        return render(request, "posts/created.html", context)
+        return render(request, "posts/created.html", context), True
     messages.success(request, "Your post is published.")
-    return redirect(safe_next(request, reverse("posts:detail", args=[post.pk])))
+    return redirect(safe_next(request, reverse("posts:detail", args=[post.pk]))), True
 
 
 @login_required
@@ -531,29 +545,40 @@ def comment_add(request: AuthedRequest, post_id: int) -> HttpResponse:
     viewer = request.user
     post = post_get(viewer=viewer, post_id=post_id)
     form = CommentForm(request.POST, request.FILES)
-    parent: Comment | None = None
-    if form.is_valid():
-        parent_id = form.cleaned_data.get("parent")
+    if not form.is_valid():
+        return _comment_error(request, form, post, None)
+    parent_id = form.cleaned_data.get("parent")
+    parent = comment_get(viewer=viewer, comment_id=parent_id) if parent_id else None
+
+    def produce() -> idempotency.Produced:
         try:
-            if parent_id:
-                parent = comment_get(viewer=viewer, comment_id=parent_id)
             comment = comment_create(
                 actor=viewer, post=post, body=form.cleaned_data["body"] or "", parent=parent, images=form.images()
             )
         except ValidationFailed as exc:
             apply_error(form, exc)
-        else:
-            if is_htmx(request):
-                context = {
-                    "cc": _comment_card(request, comment, post),
-                    "post": post,
-                    "parent": parent,
-                    "form_id": request.POST.get("form_id", ""),
-                    "here": here(request),
-                }
-                return render(request, "posts/comment_added.html", context)
-            messages.success(request, "Your reply is posted." if parent else "Your comment is posted.")
-            return redirect(_comment_anchor(comment))
+            return _comment_error(request, form, post, parent), False
+        if is_htmx(request):
+            context = {
+                "cc": _comment_card(request, comment, post),
+                "post": post,
+                "parent": parent,
+                "form_id": request.POST.get("form_id", ""),
+                "here": here(request),
+            }
+            return render(request, "posts/comment_added.html", context), True
+        messages.success(request, "Your reply is posted." if parent else "Your comment is posted.")
+        return redirect(_comment_anchor(comment)), True
+
+    def refused(exc: TownhallError) -> HttpResponse:
+        apply_error(form, exc)
+        return _comment_error(request, form, post, parent)
+
+    # The form's one-time token: a double submit or a retry after a 503 comments once.
+    return idempotency.form_once(request, user_id=viewer.pk, produce=produce, refused=refused)
+
+
+def _comment_error(request: AuthedRequest, form: CommentForm, post: Post, parent: Comment | None) -> HttpResponse:
     context = {"form": form, "post": post, "parent": parent, "page_title": "Write a comment"}
     if is_htmx(request):
         context["errors_only"] = True

@@ -24,6 +24,7 @@ class Kind(models.TextChoices):
     INVITATION = "invitation", "Invitations to communities"
     COMMUNITY_POST = "community_post", "New posts in communities set to “All posts”"
     FOLLOW = "follow", "New followers"
+    POST_MOVED = "post_moved", "Your posts moved to another community"
 
 
 class Channel(models.TextChoices):
@@ -73,6 +74,8 @@ RULES: dict[str, KindRule] = {
     Kind.INVITATION: KindRule(in_app=True, email=True, digest=False),
     Kind.COMMUNITY_POST: KindRule(in_app=True, email=False, digest=True),
     Kind.FOLLOW: KindRule(in_app=True, email=False, digest=False, batched=True),
+    # A moderator changed who can read one's post: told like a reply, never batched.
+    Kind.POST_MOVED: KindRule(in_app=True, email=True, digest=False),
 }
 
 # Which channels a person may switch per kind: the digest collects mentions, replies
@@ -102,13 +105,19 @@ SENTENCES: dict[str, str] = {
     Kind.INVITATION: "{actors} invited you to join {title}",
     Kind.COMMUNITY_POST: "{actors} posted in {place}",
     Kind.FOLLOW: "{actors} started following you",
+    Kind.POST_MOVED: "{actors} moved your post {title} to {place}",
+}
+# When the target has no place (a profile post): the sentence without it.
+WITHOUT_PLACE: dict[str, str] = {
+    Kind.COMMUNITY_POST: "{actors} posted {title}",
+    Kind.POST_MOVED: "{actors} moved your post {title}",
 }
 
 
 def sentence(kind: str, target_type: str, *, actors: str, title: str, place: str) -> str:
     template = SENTENCES.get(f"{kind}/{target_type}") or SENTENCES.get(kind) or "{actors}: {title}"
     if "{place}" in template and not place:
-        template = "{actors} posted {title}"
+        template = WITHOUT_PLACE.get(kind, "{actors}: {title}")
     return template.format(actors=actors, title=title, place=place)
 
 

@@ -8,17 +8,18 @@ or topic the caller may not see answers 404 with the same body as a missing one.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import HttpRequest
-from ninja import File, Form, Path, Query, Router, Status, UploadedFile
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Form, Header, Path, Query, Router, Status, UploadedFile
 
 from townhall.accounts.api_auth import current_user
 from townhall.accounts.models import User
 from townhall.accounts.schemas import Id, error_responses
 from townhall.communities.models import Community
 from townhall.communities.selectors import all_company, community_get
+from townhall.core import idempotency
 from townhall.core.errors import ValidationFailed
 from townhall.core.markdown import render_markdown
 from townhall.directory.selectors import user_for_viewer
@@ -88,6 +89,35 @@ router = Router()
 
 CURSOR_INVALID = "The cursor is not valid; start again from the first page."
 T = TypeVar("T")
+
+# Read by the operation itself (core/idempotency.py), so a malformed key is a 400 in
+# the API's error shape; declared here so OpenAPI lists it.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        description=(
+            "Optional, 1-100 printable ASCII characters (a UUID is a good choice). Retrying with the same key "
+            "and body within 24 hours creates nothing and returns the first answer, with `Idempotent-Replayed: "
+            "true`; the same key with another body answers 422; while the first request is still running, 409."
+        ),
+    ),
+]
+
+
+def _once(request: HttpRequest, viewer: User, status: int, build: Callable[[], Any]) -> Status[Any] | HttpResponse:
+    """Run a create once per Idempotency-Key (without a key, just run it)."""
+    key = idempotency.header_key(request)
+    if key is None:
+        return Status(status, build())
+    return idempotency.run_once(
+        user_id=viewer.pk,
+        request=request,
+        key=key,
+        request_hash=idempotency.body_hash(request),
+        produce=lambda: (idempotency.json_response(status, build()), True),
+    )
+
 
 # --- presenters ------------------------------------------------------------------------
 
@@ -242,15 +272,18 @@ def _uploads(images: list[UploadedFile], alt_text: list[str]) -> list[tuple[Uplo
 
 @router.post(
     "/posts",
-    response={201: PostOut, **error_responses(400, 403, 404, 422)},
+    response={201: PostOut, **error_responses(400, 403, 404, 409, 422)},
     tags=["posts"],
     operation_id="post_create",
 )
-def posts_create(request: HttpRequest, payload: PostCreateIn) -> Status[PostOut]:
+def posts_create(
+    request: HttpRequest, payload: PostCreateIn, idempotency_key: IdempotencyKey = None
+) -> Status[Any] | HttpResponse:
     """Publish a post: in a community (`community` slug), on a profile
     (`profile_user_id`), or in the company feed (neither). Markdown with @mentions
     and #topics; add images afterwards with `POST /posts/{id}/images`."""
     viewer = current_user(request)
+    idempotency.header_key(request)  # a malformed key is refused before anything else
     if payload.community is not None and payload.profile_user_id is not None:
         message = "Give a community or a profile, not both."
         raise ValidationFailed(message, fields={"community": [message]})
@@ -262,15 +295,19 @@ def posts_create(request: HttpRequest, payload: PostCreateIn) -> Status[PostOut]
         community = community_get(viewer=viewer, slug=payload.community)
     else:
         community = all_company()
-    post = post_create(
-        actor=viewer,
-        body=payload.body,
-        community=community,
-        profile_user=profile_user,
-        link_url=payload.link_url,
-        urgent=payload.urgent,
-    )
-    return Status(201, post_out(viewer, post_get(viewer=viewer, post_id=post.pk)))
+
+    def create() -> PostOut:
+        post = post_create(
+            actor=viewer,
+            body=payload.body,
+            community=community,
+            profile_user=profile_user,
+            link_url=payload.link_url,
+            urgent=payload.urgent,
+        )
+        return post_out(viewer, post_get(viewer=viewer, post_id=post.pk))
+
+    return _once(request, viewer, 201, create)
 
 
 @router.post(
@@ -391,18 +428,25 @@ def posts_move(request: HttpRequest, post_id: Path[Id], payload: PostMoveIn) -> 
 
 @router.post(
     "/posts/{post_id}/shares",
-    response={201: PostOut, **error_responses(400, 403, 404, 422)},
+    response={201: PostOut, **error_responses(400, 403, 404, 409, 422)},
     tags=["posts"],
     operation_id="post_share",
 )
-def posts_share(request: HttpRequest, post_id: Path[Id], payload: PostShareIn) -> Status[PostOut]:
+def posts_share(
+    request: HttpRequest, post_id: Path[Id], payload: PostShareIn, idempotency_key: IdempotencyKey = None
+) -> Status[Any] | HttpResponse:
     """Share a post into a community the caller may post in, with an optional
     comment. People who cannot see the original never see it through the share."""
     viewer = current_user(request)
+    idempotency.header_key(request)
     original = post_get(viewer=viewer, post_id=post_id)
     community = community_get(viewer=viewer, slug=payload.community)
-    share = post_share(actor=viewer, post=original, community=community, body=payload.body)
-    return Status(201, post_out(viewer, post_get(viewer=viewer, post_id=share.pk)))
+
+    def create() -> PostOut:
+        share = post_share(actor=viewer, post=original, community=community, body=payload.body)
+        return post_out(viewer, post_get(viewer=viewer, post_id=share.pk))
+
+    return _once(request, viewer, 201, create)
 
 
 @router.get(
@@ -460,18 +504,25 @@ def comments_list(request: HttpRequest, post_id: Path[Id], page: Query[PageQuery
 
 @router.post(
     "/posts/{post_id}/comments",
-    response={201: CommentOut, **error_responses(400, 403, 404, 422)},
+    response={201: CommentOut, **error_responses(400, 403, 404, 409, 422)},
     tags=["comments"],
     operation_id="comment_create",
 )
-def comments_create(request: HttpRequest, post_id: Path[Id], payload: CommentCreateIn) -> Status[CommentOut]:
+def comments_create(
+    request: HttpRequest, post_id: Path[Id], payload: CommentCreateIn, idempotency_key: IdempotencyKey = None
+) -> Status[Any] | HttpResponse:
     """Comment on a post, or reply to a comment (`parent_id`). Add images afterwards
     with `POST /comments/{id}/images`."""
     viewer = current_user(request)
+    idempotency.header_key(request)
     post = post_get(viewer=viewer, post_id=post_id)
     parent = comment_get(viewer=viewer, comment_id=payload.parent_id) if payload.parent_id else None
-    comment = comment_create(actor=viewer, post=post, body=payload.body, parent=parent)
-    return Status(201, _comment_out(viewer, comment_get(viewer=viewer, comment_id=comment.pk)))
+
+    def create() -> CommentOut:
+        comment = comment_create(actor=viewer, post=post, body=payload.body, parent=parent)
+        return _comment_out(viewer, comment_get(viewer=viewer, comment_id=comment.pk))
+
+    return _once(request, viewer, 201, create)
 
 
 @router.patch(

@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from django import forms
 
+from townhall.core.forms import QuickSelect
 from townhall.posts.services import (
     MAX_ALT_TEXT,
     MAX_COMMENT_IMAGES,
@@ -87,7 +88,7 @@ class PostForm(_ImagesMixin):
 
     image_slots = MAX_POST_IMAGES
 
-    destination = forms.ChoiceField(label="Post to")
+    destination = forms.ChoiceField(label="Post to", widget=QuickSelect)
     body = _body_field(
         label="Message", limit=MAX_POST_LENGTH, rows=4, placeholder="Share an update, ask a question, @mention someone…"
     )
@@ -110,7 +111,7 @@ class PostEditForm(forms.Form):
 
 
 class ShareForm(forms.Form):
-    destination = forms.ChoiceField(label="Share to")
+    destination = forms.ChoiceField(label="Share to", widget=QuickSelect)
     body = _body_field(
         label="Add a comment (optional)", limit=MAX_POST_LENGTH, rows=3, placeholder="Why are you sharing this?"
     )

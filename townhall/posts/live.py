@@ -8,7 +8,9 @@ Registered in PostsConfig.ready():
 
 Published after commit (one call line in services.py each):
 - `post.created` {post_id} on the post's community (or the profile it is on), its
-  author's profile and its topics: the "N new posts" bar of those feeds.
+  author's profile and its topics: the "N new posts" bar of those feeds; and on the
+  new community of a moved post (the old community's open pages keep its card until
+  their next load: no event removes a card).
 - `post.counts` {post_id, comments, shares, reactions: {kind: n}} on `post:<id>`
   whenever its counts were recomputed (comments, reactions, shares).
 - `comment.counts` {post_id, comment_id, reactions: {kind: n}} on `post:<id>`.
@@ -80,6 +82,19 @@ def post_created(*, post: Post, topics: list[str]) -> None:
         channels.append(f"profile:{post.profile_user_id}")
     channels += [f"topic:{slug}" for slug in topics]
     publish_on_commit(channel=channels, event="post.created", data={"post_id": post.pk}, guard=("post", post.pk))
+
+
+def post_moved(*, post: Post) -> None:
+    """The feed of the community `post` moved into learns of it after commit (its "new
+    posts" bar); who may see it is checked for every reader at delivery."""
+    if post.community_id is None:
+        return
+    publish_on_commit(
+        channel=f"community:{post.community_id}",
+        event="post.created",
+        data={"post_id": post.pk},
+        guard=("post", post.pk),
+    )
 
 
 def post_counts_changed(*, post_id: int, comments: int, shares: int) -> None:

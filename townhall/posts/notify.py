@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from townhall.communities.models import Membership
 from townhall.notifications import registry
@@ -58,6 +59,28 @@ def on_comment_saved(comment_id: int, *, created: bool) -> None:
     """After a comment is created or edited: mentions; on creation the post's author
     and, for a reply, the parent comment's author."""
     transaction.on_commit(partial(_comment_saved, comment_id, created), robust=True)
+
+
+def on_post_moved(post_id: int, *, actor_id: int) -> None:
+    """After a post moved into another community: its author hears of it when someone
+    else (a moderator) moved it, and only if they may still read it there (notify asks
+    the oracle). Each move is its own notification (the key carries its moment)."""
+    moment = int(timezone.now().timestamp() * 1000)
+    transaction.on_commit(partial(_post_moved, post_id, actor_id, moment), robust=True)
+
+
+def _post_moved(post_id: int, actor_id: int, moment: int) -> None:
+    author_id = Post.objects.filter(pk=post_id, deleted_at__isnull=True).values_list("author_id", flat=True).first()
+    if author_id is None or author_id == actor_id:
+        return
+    notify(
+        kind=Kind.POST_MOVED,
+        recipient_ids=[author_id],
+        actor_id=actor_id,
+        target_type="post",
+        target_id=post_id,
+        group_key=f"{Kind.POST_MOVED.value}:post:{post_id}:{moment}",
+    )
 
 
 def _post_saved(post_id: int, created: bool) -> None:

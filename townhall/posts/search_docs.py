@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import IsNull
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -48,6 +49,15 @@ def _post_data(post: Post, tags: str) -> DocumentData:
         created_at=post.created_at,
         engagement=post.reaction_count + post.comment_count + post.share_count,
     )
+
+
+def post_engagement() -> Coalesce:
+    """A post document's engagement from its live row (for index.engagement_on_commit);
+    a post that is gone keeps the old value (its document is removed anyway)."""
+    live = Post.objects.filter(pk=OuterRef("object_id")).values(
+        n=F("reaction_count") + F("comment_count") + F("share_count")
+    )
+    return Coalesce(Subquery(live[:1]), F("engagement"))
 
 
 def post_document(post_id: int) -> DocumentData | None:
@@ -89,6 +99,11 @@ def _comment_data(comment: Comment, community_id: int | None) -> DocumentData:
         created_at=comment.created_at,
         engagement=comment.reaction_count + comment.reply_count,
     )
+
+
+def comment_engagement() -> Coalesce:
+    live = Comment.objects.filter(pk=OuterRef("object_id")).values(n=F("reaction_count") + F("reply_count"))
+    return Coalesce(Subquery(live[:1]), F("engagement"))
 
 
 def comment_document(comment_id: int) -> DocumentData | None:
@@ -234,13 +249,24 @@ def post_moved(post: Post) -> None:
 
 
 def comment_changed(comment: Comment) -> None:
-    """After commit: the comment, its replies (they go with a deleted comment) and
-    its post's engagement."""
+    """After commit: the comment and its replies (they go with a deleted comment).
+    The post's (and a parent comment's) engagement follows through the recount
+    (post_engagement_changed, comment_engagement_changed)."""
     ids: Iterable[int] = [comment.pk]
     if comment.parent_id is None:
         ids = [comment.pk, *Comment.objects.filter(parent_id=comment.pk).values_list("pk", flat=True)]
     index.index_on_commit("comment", ids)
-    index.index_on_commit("post", [comment.post_id])
+
+
+def post_engagement_changed(post_id: int) -> None:
+    """After commit: only the post document's engagement (reactions, comments and
+    shares were recounted), in one UPDATE for everything of the transaction."""
+    index.engagement_on_commit("post", [post_id])
+
+
+def comment_engagement_changed(comment_id: int) -> None:
+    """After commit: only the comment document's engagement (reactions, replies)."""
+    index.engagement_on_commit("comment", [comment_id])
 
 
 def register_sources() -> None:
@@ -267,6 +293,7 @@ def register_sources() -> None:
             scope=content_scope,
             present=present_posts,
             position=40,
+            engagement=post_engagement,
         )
     )
     register(
@@ -279,5 +306,6 @@ def register_sources() -> None:
             scope=content_scope,
             present=present_comments,
             position=50,
+            engagement=comment_engagement,
         )
     )

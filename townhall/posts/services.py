@@ -198,6 +198,7 @@ def _recount_engagement(post: Post) -> None:
         hot_score=hot_score(post.created_at, reactions, comments, shares),
     )
     live.post_counts_changed(post_id=post_id, comments=comments, shares=shares)
+    search_docs.post_engagement_changed(post_id)
 
 
 def _lock_comment(comment_id: int) -> None:
@@ -211,6 +212,7 @@ def refresh_comment_reactions(comment_id: int) -> None:
         count = Reaction.objects.filter(target_type="comment", target_id=comment_id).count()
         Comment.objects.filter(pk=comment_id).update(reaction_count=count)
     live.comment_counts_changed(comment_id=comment_id)
+    search_docs.comment_engagement_changed(comment_id)
 
 
 def _refresh_replies(comment_id: int) -> None:
@@ -218,6 +220,7 @@ def _refresh_replies(comment_id: int) -> None:
         _lock_comment(comment_id)
         count = Comment.objects.filter(parent_id=comment_id, deleted_at__isnull=True).count()
         Comment.objects.filter(pk=comment_id).update(reply_count=count)
+    search_docs.comment_engagement_changed(comment_id)
 
 
 def _refresh_topic_counts(topic_ids: Iterable[int]) -> None:
@@ -493,7 +496,9 @@ def post_move(*, actor: User, post: Post, community: Community) -> Post:
     only; see permissions.is_widening). The pin is dropped (it belonged to the old
     place); mentions of people who cannot read it there are removed; a moved share is
     recounted on its original. From commit on, search and every feed show it only
-    where it now is. NotFound, PermissionDenied or ValidationFailed before any write."""
+    where it now is; its author is notified (when someone else moved it) and the new
+    community's open pages get a "new posts" event. NotFound, PermissionDenied or
+    ValidationFailed before any write."""
     check_move_post(actor, post, community)
     with transaction.atomic():
         post.community = community
@@ -504,6 +509,8 @@ def post_move(*, actor: User, post: Post, community: Community) -> Post:
         if post.shared_post_id:
             refresh_engagement(post.shared_post_id)
         search_docs.post_moved(post)
+        notify.on_post_moved(post.pk, actor_id=actor.pk)
+        live.post_moved(post=post)
     return post
 
 

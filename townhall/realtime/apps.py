@@ -1,4 +1,5 @@
 import os
+from datetime import timedelta
 
 from django.apps import AppConfig
 
@@ -8,9 +9,14 @@ class RealtimeConfig(AppConfig):
     label = "realtime"
 
     def ready(self) -> None:
+        from townhall.core import periodic
         from townhall.core.observability import register_gauge
+        from townhall.realtime.tasks import relay_outbox
 
         register_gauge("townhall_sse_connections", "Open event streams held by the answering process.", open_streams)
+        # Events kept while Redis was down reach the stream even when no server process
+        # has a stream open or publishes again (outbox.py).
+        periodic.register(name="realtime.relay_outbox", every=timedelta(minutes=1), task=relay_outbox)
 
 
 def open_streams() -> list[tuple[dict[str, str], float]]:

@@ -9,6 +9,8 @@ learns of new ones (to push them to its streams).
 - `RedisBroker` (when REDIS_URL is set): a Redis stream (`XADD`, trimmed to
   `KEEP_EVENTS`) is both the log and the pub/sub: every process blocks on `XREAD`,
   so an event published by any process reaches streams held by any other at once.
+  An event published while Redis does not answer is kept in the database (outbox.py)
+  and relayed into the stream, in order and once, when Redis answers again.
 
 Both order ids the same way (`order_key`) and answer `read_after` (replay) and `tail`
 (new events). Both are used from one asyncio loop per process (the hub) plus
@@ -30,8 +32,10 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any, Protocol, TypeVar
 
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
+
+from townhall.realtime import outbox
 
 log = logging.getLogger("townhall.realtime")
 
@@ -41,6 +45,10 @@ POLL_SECONDS = 0.25
 PRUNE_EVERY = 500
 REPLAY_LIMIT = 1000
 STREAM_KEY = "townhall:events"
+# Redis broker outbox (outbox.py): after a failure, appends go to the outbox and relays
+# wait this long before trying Redis again; the hub looks for kept events this often.
+RELAY_RETRY_SECONDS = 1.0
+RELAY_CHECK_SECONDS = 2.0
 _ADVISORY_KEY = 7_318_001  # any constant; serialises publishes on PostgreSQL
 
 T = TypeVar("T")
@@ -258,6 +266,12 @@ class RedisBroker:
         self._sync: Any = None
         self._async: Any = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
+        # Outbox state (outbox.py): events of this process may wait there; Redis failed
+        # (log the outage once); when to try it again; when the hub last looked.
+        self._behind = False
+        self._down = False
+        self._retry_at = 0.0
+        self._checked_at = 0.0
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         return self._db.run(fn, *args)
@@ -268,8 +282,13 @@ class RedisBroker:
     def _client(self) -> Any:
         if self._sync is None:
             import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
 
-            self._sync = redis.Redis.from_url(self.url, socket_timeout=5)
+            # Short timeouts, no retries: a publish must not hold a request on a dead Redis.
+            self._sync = redis.Redis.from_url(
+                self.url, socket_connect_timeout=0.5, socket_timeout=2, retry=Retry(NoBackoff(), 0)
+            )
         return self._sync
 
     def _aclient(self) -> Any:
@@ -282,10 +301,64 @@ class RedisBroker:
         return self._async
 
     def append(self, body: dict[str, Any]) -> str:
-        event_id = self._client().xadd(
-            self.key, {"j": json.dumps(body, separators=(",", ":"))}, maxlen=KEEP_EVENTS, approximate=True
-        )
-        return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+        """Append to the stream; its Redis id. When Redis does not answer, or events
+        kept earlier still wait in the outbox, the event is kept there instead (in the
+        database, behind them) and "" is returned: a relay appends it later, in order."""
+        from redis.exceptions import RedisError
+
+        text = json.dumps(body, separators=(",", ":"))
+        if not self._behind and not outbox.pending():
+            try:
+                event_id = self._client().xadd(self.key, {"j": text}, maxlen=KEEP_EVENTS, approximate=True)
+            except RedisError as error:
+                self._failed(error)
+            else:
+                return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+        outbox.keep(text)
+        self._behind = True
+        self.relay()
+        return ""
+
+    def _failed(self, error: Exception) -> None:
+        self._retry_at = time.monotonic() + RELAY_RETRY_SECONDS
+        if not self._down:
+            self._down = True
+            log.warning("realtime: Redis does not answer (%s); events are kept in the outbox", error)
+
+    def relay(self) -> int:
+        """Move events kept in the outbox into the stream (any process's: the outbox is
+        shared); how many. Never raises: a failure waits RELAY_RETRY_SECONDS."""
+        from redis.exceptions import RedisError
+
+        if time.monotonic() < self._retry_at:
+            return 0
+        try:
+            moved = outbox.relay(client=self._client(), key=self.key, maxlen=KEEP_EVENTS)
+        except RedisError as error:
+            self._failed(error)
+            return 0
+        except DatabaseError:
+            log.exception("realtime: the outbox could not be read")
+            self._retry_at = time.monotonic() + RELAY_RETRY_SECONDS
+            return 0
+        self._behind = False
+        if self._down:
+            self._down = False
+            log.warning("realtime: Redis answers again; %d kept events relayed", moved)
+        elif moved:
+            log.info("realtime: %d kept events relayed", moved)
+        return moved
+
+    def _relay_if_kept(self) -> None:
+        """The hub, before each read: relay when this process knows of kept events, or
+        (every RELAY_CHECK_SECONDS) when the outbox holds any (kept by another process)."""
+        now = time.monotonic()
+        if not self._behind and now - self._checked_at < RELAY_CHECK_SECONDS:
+            return
+        self._checked_at = now
+        if self._behind or outbox.pending():
+            self._behind = True
+            self.relay()
 
     @staticmethod
     def _decode(entries: list[Any]) -> list[Message]:
@@ -297,11 +370,21 @@ class RedisBroker:
         return found
 
     async def head(self) -> str:
-        last = await self._aclient().xrevrange(self.key, count=1)
+        from redis.exceptions import RedisError
+
+        try:
+            last = await self._aclient().xrevrange(self.key, count=1)
+        except RedisError:
+            # Redis is down: stream ids start with the time they are added, so "now"
+            # is below every event appended (or relayed from the outbox) from here on.
+            return f"{int(time.time() * 1000)}-0"
         return self._decode(last)[0].id if last else "0-0"
 
     async def tail(self, after: str, wake: asyncio.Event) -> tuple[str, list[Message]]:
-        answer = await self._aclient().xread({self.key: after}, block=5000, count=500)
+        await self.run_sync(self._relay_if_kept)
+        # While events wait in the outbox, look again soon (a relay may be due).
+        block = 1000 if self._behind else 5000
+        answer = await self._aclient().xread({self.key: after}, block=block, count=500)
         messages: list[Message] = []
         for _key, entries in answer or []:
             messages.extend(self._decode(entries))

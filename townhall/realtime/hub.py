@@ -109,15 +109,22 @@ class Hub:
                         sub.queue.put_nowait(TICK)
 
     async def _run(self, cursor: str) -> None:
+        failing = False
         while True:
             try:
                 cursor, messages = await self.broker.tail(cursor, self.wake)
+                if failing:
+                    failing = False
+                    log.warning("realtime hub: reading the broker again")
                 for message in messages:
                     await self.dispatch(message)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("realtime hub: reading the broker failed; retrying in 1 s")
+                # Logged once per outage (Redis stopped: once, not every second).
+                if not failing:
+                    log.exception("realtime hub: reading the broker failed; retrying every second")
+                failing = True
                 await asyncio.sleep(1)
 
     async def dispatch(self, message: Message) -> None:

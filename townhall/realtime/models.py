@@ -18,3 +18,16 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.event}"
+
+
+class OutboxEvent(models.Model):
+    """An event the Redis broker could not append (Redis did not answer): kept here,
+    in the database, until a relay moves it into the Redis stream (see outbox.py).
+    `body` is the JSON text the stream entry carries; ids follow commit order."""
+
+    id = models.BigAutoField(primary_key=True)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"outbox {self.pk}"

@@ -17,7 +17,8 @@
 
 Call it from a service, inside or outside a transaction: the event leaves only after
 the transaction commits (never for a rolled-back write), and a broker failure is
-logged, never raised into the request. Data must be JSON and should carry ids (and
+never raised into the request (Redis down: the event waits in the database outbox
+and is relayed when Redis answers, see outbox.py). Data must be JSON and should carry ids (and
 counts), not text: the browser fetches what it shows through the normal, permission
 checked pages.
 

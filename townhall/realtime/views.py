@@ -17,6 +17,7 @@ reconnects with Last-Event-ID, which re-checks the session and the channels).
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncIterator
@@ -32,6 +33,8 @@ from townhall.core.errors import NotFound
 from townhall.realtime import registry
 from townhall.realtime.broker import order_key
 from townhall.realtime.hub import Tick, get_hub
+
+log = logging.getLogger("townhall.realtime")
 
 RETRY_MS = 3000
 MAX_AGE_SECONDS = 15 * 60
@@ -74,14 +77,21 @@ async def _events(
         yield f"retry: {RETRY_MS}\n\n"
         watermark = order_key(last) if last else None
         replay = None
-        if last is not None and watermark is not None:
-            replay = await hub.broker.read_after(last)
+        try:
+            if last is not None and watermark is not None:
+                replay = await hub.broker.read_after(last)
+            elif since is not None:
+                replay = await hub.broker.read_since(since)
+        except Exception:
+            # The log cannot be read (Redis is down): end here; the browser reconnects
+            # after `retry` with the same Last-Event-ID and replays once it can.
+            log.warning("realtime: replay unavailable; the stream ends and the browser retries", exc_info=True)
+            return
+        if replay is not None and last is not None:
             if replay.ahead:
                 watermark = None
             if replay.gap or replay.ahead:
                 yield "event: resync\ndata: {}\n\n"
-        elif since is not None:
-            replay = await hub.broker.read_since(since)
         if replay is not None:
             for message in replay.messages:
                 if not channels.intersection(message.channels):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from functools import partial
@@ -88,6 +89,48 @@ def remove_on_commit(kind: str, object_ids: Iterable[int]) -> None:
             lambda: Document.objects.filter(kind=kind, object_id__in=ids).delete(),  # type: ignore[arg-type]
             robust=True,
         )
+
+
+class _Pending(threading.local):
+    """Engagement refreshes queued on this thread's connection, per kind."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, set[int]] = {}
+
+
+_pending = _Pending()
+
+
+def engagement_on_commit(kind: str, object_ids: Iterable[int]) -> None:
+    """After commit, bring only the engagement column of these documents up to date,
+    from the live rows (the source's `engagement` expression): no rebuild, no
+    re-tokenising (the full-text index does not read that column). Every id queued
+    before the commit, however many calls, goes into one UPDATE per kind: the first
+    of the queued callbacks takes them all, the others find nothing left (a burst of
+    reactions in one transaction is one statement). The value is read at that moment,
+    so an id left over from a rolled-back savepoint only costs a no-op. A kind without
+    an `engagement` expression is rebuilt instead (index_on_commit)."""
+    ids = {int(pk) for pk in object_ids}
+    source = registry.get(kind)
+    if not ids or source is None:
+        return
+    if source.engagement is None:
+        index_on_commit(kind, ids)
+        return
+    _pending.ids.setdefault(kind, set()).update(ids)
+    transaction.on_commit(_flush_engagement, robust=True)
+
+
+def _flush_engagement() -> None:
+    pending, _pending.ids = _pending.ids, {}
+    for kind, ids in pending.items():
+        source = registry.get(kind)
+        if source is None or source.engagement is None:
+            continue
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), BATCH):
+            chunk = ordered[start : start + BATCH]
+            Document.objects.filter(kind=kind, object_id__in=chunk).update(engagement=source.engagement())
 
 
 def update_thread_on_commit(*, thread_id: int, community_id: int | None) -> None:

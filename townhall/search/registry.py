@@ -60,6 +60,11 @@ class Source:
     # and offered as suggestions.
     is_name: bool = False
     position: int = 100  # order of groups on the page
+    # engagement() -> an expression for Document.engagement computed from the live row,
+    # correlated on the document's object_id (OuterRef("object_id")): lets a change of
+    # counts alone (a reaction) update that one column in one UPDATE, without
+    # rebuilding the document. None: such changes wait for the next build.
+    engagement: Callable[[], Any] | None = None
 
 
 _SOURCES: dict[str, Source] = {}

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
+
+from townhall.testing.aio import run_async
 
 
 @pytest.fixture(autouse=True)
@@ -19,4 +20,4 @@ def _fresh_broker() -> Iterator[None]:
     reset_broker()
     yield
     reset_broker()
-    asyncio.run(sync_to_async(connections.close_all)())
+    run_async(sync_to_async(connections.close_all)())

@@ -15,6 +15,7 @@ from townhall.realtime.broker import DatabaseBroker, Message, RedisBroker, order
 from townhall.realtime.hub import Hub, Subscription
 from townhall.realtime.models import Event
 from townhall.realtime.publish import publish
+from townhall.testing.aio import run_async
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
@@ -29,6 +30,17 @@ def _redis_up() -> bool:
 
 def body(channel: str, n: int) -> dict[str, object]:
     return {"c": [channel], "e": "test", "d": {"n": n}, "gk": "", "gi": None}
+
+
+def append_elsewhere(broker, entry):  # type: ignore[no-untyped-def]
+    """Append from another thread (a request thread), which then lets go of its
+    database connection (PostgreSQL drops the test database after the run)."""
+    from django.db import connection
+
+    try:
+        return broker.append(entry)
+    finally:
+        connection.close()
 
 
 def test_order_key_reads_database_and_redis_ids_and_refuses_the_rest():
@@ -63,13 +75,16 @@ def test_database_broker_appends_in_order_and_replays_after_an_id():
         wake = asyncio.Event()
         cursor, messages = await broker.tail(ids[-1], wake)
         assert (cursor, messages) == (ids[-1], [])
-        new = await asyncio.to_thread(broker.append, body("user:1", 3))
+        new = await asyncio.to_thread(append_elsewhere, broker, body("user:1", 3))
         wake.set()
         cursor, messages = await broker.tail(ids[-1], wake)
         assert cursor == new
         assert [m.data["n"] for m in messages] == [3]
 
-    asyncio.run(scenario())
+    try:
+        run_async(scenario())
+    finally:
+        broker.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -86,10 +101,14 @@ def test_database_broker_prunes_and_reports_a_gap(monkeypatch):
         assert [m.data["n"] for m in replay.messages] == [3, 4]
         assert not (await broker.read_after(ids[2])).gap
 
-    asyncio.run(scenario())
+    try:
+        run_async(scenario())
+    finally:
+        broker.close()
 
 
 @pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379")
+@pytest.mark.django_db(transaction=True)  # the outbox (outbox.py) is looked at
 def test_redis_broker_appends_tails_and_replays():
     key = f"townhall:test:{uuid.uuid4().hex}"
     broker = RedisBroker(REDIS_URL, key=key)
@@ -108,7 +127,7 @@ def test_redis_broker_appends_tails_and_replays():
 
             async def later() -> str:
                 await asyncio.sleep(0.2)
-                return await asyncio.to_thread(broker.append, body("user:1", 2))
+                return await asyncio.to_thread(append_elsewhere, broker, body("user:1", 2))
 
             appended = asyncio.ensure_future(later())
             cursor, messages = await broker.tail(second, asyncio.Event())
@@ -116,9 +135,10 @@ def test_redis_broker_appends_tails_and_replays():
             assert [m.data["n"] for m in messages] == [2]
             await broker._aclient().aclose()
 
-        asyncio.run(scenario())
+        run_async(scenario())
     finally:
         broker._client().delete(key)
+        broker.close()
 
 
 class _Broker:
@@ -157,7 +177,7 @@ def test_hub_hands_each_event_to_the_subscribed_people_the_guard_allows(monkeypa
         hub.unsubscribe(subs[1])
         assert subs[1] not in hub.by_channel.get("a", set())
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_subscription_that_falls_behind_is_ended(monkeypatch):
@@ -173,4 +193,4 @@ def test_a_subscription_that_falls_behind_is_ended(monkeypatch):
         items = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
         assert items[-1] is None and len(items) == 3
 
-    asyncio.run(scenario())
+    run_async(scenario())

@@ -5,8 +5,6 @@ private community gets its events (so the silence of the others means something)
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -15,6 +13,7 @@ from townhall.posts.services import comment_create, post_create
 from townhall.reactions.services import reaction_set
 from townhall.realtime.publish import publish
 from townhall.realtime.tests.streams import connect
+from townhall.testing.aio import run_async
 from townhall.testing.communities_factories import CommunityFactory
 from townhall.testing.factories import UserFactory
 from townhall.testing.posts_factories import PostFactory
@@ -83,4 +82,4 @@ def test_no_stream_of_a_non_reader_hears_of_secret_or_private_content():
                 assert "Canary" not in str(stream.events)
                 await stream.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())

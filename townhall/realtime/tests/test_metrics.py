@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from townhall.core.observability import render_metrics
 from townhall.realtime import hub
 from townhall.realtime.apps import open_streams
+from townhall.testing.aio import run_async
 
 
 def test_metrics_count_the_streams_this_process_holds(db) -> None:  # type: ignore[no-untyped-def]
@@ -24,4 +23,4 @@ def test_metrics_count_the_streams_this_process_holds(db) -> None:  # type: igno
         current.end_all()
         return two, one
 
-    assert asyncio.run(hold()) == (2.0, 1.0)
+    assert run_async(hold()) == (2.0, 1.0)

@@ -13,6 +13,7 @@ from townhall.posts.services import comment_create, post_create
 from townhall.reactions.services import reaction_set
 from townhall.realtime.publish import publish
 from townhall.realtime.tests.streams import async_client, connect
+from townhall.testing.aio import run_async
 from townhall.testing.communities_factories import CommunityFactory
 from townhall.testing.factories import UserFactory
 from townhall.testing.posts_factories import PostFactory
@@ -33,7 +34,7 @@ def test_stream_refuses_signed_out_and_unreadable_feeds():
         assert (await client.get("/events/stream?feed=community:987654")).status_code == 404
         assert (await client.get("/events/stream?feed=nonsense")).status_code == 404
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_stream_under_wsgi_answers_204(member_client):
@@ -57,7 +58,7 @@ def test_stream_delivers_new_posts_of_the_feed_viewed():
         await stream.nothing()
         await stream.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_home_feed_hears_member_communities_and_followed_topics_not_secret_ones():
@@ -73,7 +74,7 @@ def test_home_feed_hears_member_communities_and_followed_topics_not_secret_ones(
         assert event.data == {"post_id": post.pk}
         await stream.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_non_member_never_receives_an_event_about_a_secret_post_even_on_its_channel():
@@ -99,7 +100,7 @@ def test_non_member_never_receives_an_event_about_a_secret_post_even_on_its_chan
         assert "Qz7SecretCanary" not in str(stream.events)
         await stream.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_membership_revoked_after_connecting_stops_delivery():
@@ -116,7 +117,7 @@ def test_membership_revoked_after_connecting_stops_delivery():
         await stream.nothing()
         await stream.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_counts_of_posts_on_screen_arrive_for_visible_posts_only():
@@ -138,7 +139,7 @@ def test_counts_of_posts_on_screen_arrive_for_visible_posts_only():
         assert event.data["comments"] == 1
         await stream.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_notification_channel_is_the_persons_own():
@@ -154,7 +155,7 @@ def test_notification_channel_is_the_persons_own():
         await mine.close()
         await theirs.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_last_event_id_replays_what_was_missed_once_then_goes_live():
@@ -190,7 +191,7 @@ def test_last_event_id_replays_what_was_missed_once_then_goes_live():
         assert only.data["post_id"] == third.pk
         await third_again.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_garbled_last_event_id_is_ignored():
@@ -201,7 +202,7 @@ def test_a_garbled_last_event_id_is_ignored():
         await stream.nothing(within=0.3)
         await stream.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_heartbeats_keep_the_stream_alive_and_old_streams_end(monkeypatch):
@@ -219,7 +220,7 @@ def test_heartbeats_keep_the_stream_alive_and_old_streams_end(monkeypatch):
         assert ": ping\n\n" in chunks
         assert len(chunks) <= 6
 
-    asyncio.run(asyncio.wait_for(scenario(), 5))
+    run_async(asyncio.wait_for(scenario(), 5))
 
 
 def test_a_last_event_id_from_beyond_the_log_does_not_hold_back_new_events():
@@ -235,7 +236,7 @@ def test_a_last_event_id_from_beyond_the_log_does_not_hold_back_new_events():
         assert event.data == {"post_id": post.pk}
         await stream.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_one_person_may_hold_only_so_many_streams(monkeypatch):
@@ -253,7 +254,7 @@ def test_one_person_may_hold_only_so_many_streams(monkeypatch):
         await second.close()
         await third.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_first_connection_replays_what_happened_since_the_page_was_made():
@@ -280,4 +281,4 @@ def test_a_first_connection_replays_what_happened_since_the_page_was_made():
             await quiet.nothing(within=0.3)
             await quiet.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())

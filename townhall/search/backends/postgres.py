@@ -79,13 +79,14 @@ class PostgresBackend(Backend):
         limit: int,
         offset: int,
         partial: bool = False,
+        cap: int | None = None,
     ) -> list[Row]:
         order = "created_at DESC, id DESC" if sort == "newest" else "score DESC, id DESC"
         key = self._key(parsed, condition, kinds, partial)
         decided = key in self._floors  # count() found where the candidates are
         floors = [self._floors[key]] if decided else [self._newest_floor(kinds), None]
         for floor in dict.fromkeys(floors):
-            inner, params = self._matches(parsed, condition, kinds=kinds, partial=partial, floor=floor)
+            inner, params = self._matches(parsed, condition, kinds=kinds, partial=partial, floor=floor, cap=cap)
             if inner is None:
                 return []
             sql = (

@@ -99,9 +99,10 @@ class SqliteBackend(Backend):
         limit: int,
         offset: int,
         partial: bool = False,
+        cap: int | None = None,
     ) -> list[Row]:
         order = "created_at DESC, id DESC" if sort == "newest" else "score DESC, id DESC"
-        inner, params = self._matches(parsed, condition, kinds=kinds, partial=partial)
+        inner, params = self._matches(parsed, condition, kinds=kinds, partial=partial, cap=cap)
         if inner is None:
             return []
         with connection.cursor() as cursor:

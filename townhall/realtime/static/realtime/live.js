@@ -60,6 +60,23 @@
     return text ? url + "?" + text : url;
   }
 
+  // Event data are ids and counts: read them as such, whatever arrives.
+  function idOf(value) {
+    var text = String(value);
+    return /^\d{1,18}$/.test(text) ? text : null;
+  }
+
+  function countOf(value) {
+    var n = Number(value);
+    return isFinite(n) && n >= 0 ? Math.floor(n) : 0;
+  }
+
+  // HTML is only ever taken from this site's own pages (the feed page itself, the
+  // badge partial: permission-checked views), never from event data.
+  function sameOrigin(answer) {
+    return answer.ok && new URL(answer.url, window.location.href).origin === window.location.origin;
+  }
+
   function remember(event) {
     if (event.lastEventId) lastId = event.lastEventId;
   }
@@ -81,8 +98,8 @@
   function onPost(event) {
     remember(event);
     var data = JSON.parse(event.data);
-    var id = String(data.post_id);
-    if (!bar() || document.getElementById("post-" + id) || fresh.indexOf(id) >= 0) return;
+    var id = idOf(data.post_id);
+    if (!id || !bar() || document.getElementById("post-" + id) || fresh.indexOf(id) >= 0) return;
     fresh.push(id);
     updateBar();
     var n = fresh.filter(function (x) { return x !== "resync"; }).length;
@@ -108,21 +125,22 @@
   function onCounts(event) {
     remember(event);
     var data = JSON.parse(event.data);
-    var card = document.getElementById("post-" + data.post_id);
+    var id = idOf(data.post_id);
+    var card = id && document.getElementById("post-" + id);
     if (!card) return;
     var reactions = data.reactions || {};
     card.querySelectorAll(".reaction-picker button[name='kind']").forEach(function (button) {
-      setCount(button, reactions[button.value] || 0);
+      setCount(button, Object.prototype.hasOwnProperty.call(reactions, button.value) ? countOf(reactions[button.value]) : 0);
     });
     card.querySelectorAll(".reaction-static .reaction").forEach(function (item) {
       var label = item.querySelector(".visually-hidden");
       var span = item.querySelector(".reaction-count");
       if (label && span) {
         var kind = label.textContent.trim().toLowerCase();
-        if (kind in reactions) span.textContent = String(reactions[kind]);
+        if (Object.prototype.hasOwnProperty.call(reactions, kind)) span.textContent = String(countOf(reactions[kind]));
       }
     });
-    var n = data.comments;
+    var n = countOf(data.comments);
     var text = n + (n === 1 ? " comment" : " comments");
     card.querySelectorAll(".post-stats a[href='#comments'], [data-live-comments]").forEach(function (el) {
       el.textContent = text;
@@ -153,15 +171,16 @@
     var badge = badgeElement();
     var before = unreadOf(badge);
     if (typeof data.unread === "number" && badge) {
-      badge.setAttribute("data-count", String(data.unread));
+      var unread = countOf(data.unread);
+      badge.setAttribute("data-count", String(unread));
       var text = badge.querySelector("[data-count-text]") || badge;
-      text.textContent = data.unread > 0 ? String(data.unread) : "";
-      announceBadge(before, data.unread);
-      document.dispatchEvent(new CustomEvent("townhall:notifications", { detail: data }));
+      text.textContent = unread > 0 ? String(unread) : "";
+      announceBadge(before, unread);
+      document.dispatchEvent(new CustomEvent("townhall:notifications", { detail: { unread: unread } }));
     } else if (badgeUrl && badge) {
       // The badge is the notifications app's partial: fetch it as the person sees it.
       fetch(badgeUrl, { credentials: "same-origin", headers: { "HX-Request": "true" } })
-        .then(function (answer) { if (!answer.ok) throw new Error(answer.status); return answer.text(); })
+        .then(function (answer) { if (!sameOrigin(answer)) throw new Error(answer.status); return answer.text(); })
         .then(function (html) {
           var fresh = new DOMParser().parseFromString(html, "text/html").body.firstElementChild;
           var current = badgeElement();
@@ -207,7 +226,7 @@
   function showNew(el) {
     el.disabled = true;
     fetch(window.location.href.split("#")[0], { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (answer) { if (!answer.ok) throw new Error(answer.status); return answer.text(); })
+      .then(function (answer) { if (!sameOrigin(answer)) throw new Error(answer.status); return answer.text(); })
       .then(function (html) {
         var page = new DOMParser().parseFromString(html, "text/html");
         ["feed-list", "feed-more"].forEach(function (id) {
