@@ -17,6 +17,12 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:
+        # Outside the except block: a handled exception's traceback would keep the
+        # coroutine's objects alive (streams closed by the garbage collector).
         return asyncio.run(coroutine)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-async") as pool:
         return pool.submit(asyncio.run, coroutine).result()
