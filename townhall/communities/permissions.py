@@ -58,10 +58,6 @@ def known_seats(viewer: AnyUser) -> dict[int, Seat] | None:
     return seats
 
 
-def forget_all_seats(viewer: AnyUser) -> None:
-    viewer.__dict__.pop(_ALL_SEATS, None)
-
-
 def remember_invited(community: Community, viewer: AnyUser, invited: bool) -> None:
     if viewer.pk is not None:
         community.__dict__.setdefault(_INVITES, {})[viewer.pk] = invited

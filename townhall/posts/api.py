@@ -105,9 +105,11 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _once(request: HttpRequest, viewer: User, status: int, build: Callable[[], Any]) -> Status[Any] | HttpResponse:
-    """Run a create once per Idempotency-Key (without a key, just run it)."""
-    key = idempotency.header_key(request)
+def _once(
+    request: HttpRequest, viewer: User, key: str | None, status: int, build: Callable[[], Any]
+) -> Status[Any] | HttpResponse:
+    """Run a create once per Idempotency-Key `key` (idempotency.header_key, read
+    before anything else so a malformed key is refused first; None: just run it)."""
     if key is None:
         return Status(status, build())
     return idempotency.run_once(
@@ -283,7 +285,7 @@ def posts_create(
     (`profile_user_id`), or in the company feed (neither). Markdown with @mentions
     and #topics; add images afterwards with `POST /posts/{id}/images`."""
     viewer = current_user(request)
-    idempotency.header_key(request)  # a malformed key is refused before anything else
+    key = idempotency.header_key(request)  # a malformed key is refused before anything else
     if payload.community is not None and payload.profile_user_id is not None:
         message = "Give a community or a profile, not both."
         raise ValidationFailed(message, fields={"community": [message]})
@@ -307,7 +309,7 @@ def posts_create(
         )
         return post_out(viewer, post_get(viewer=viewer, post_id=post.pk))
 
-    return _once(request, viewer, 201, create)
+    return _once(request, viewer, key, 201, create)
 
 
 @router.post(
@@ -438,7 +440,7 @@ def posts_share(
     """Share a post into a community the caller may post in, with an optional
     comment. People who cannot see the original never see it through the share."""
     viewer = current_user(request)
-    idempotency.header_key(request)
+    key = idempotency.header_key(request)
     original = post_get(viewer=viewer, post_id=post_id)
     community = community_get(viewer=viewer, slug=payload.community)
 
@@ -446,7 +448,7 @@ def posts_share(
         share = post_share(actor=viewer, post=original, community=community, body=payload.body)
         return post_out(viewer, post_get(viewer=viewer, post_id=share.pk))
 
-    return _once(request, viewer, 201, create)
+    return _once(request, viewer, key, 201, create)
 
 
 @router.get(
@@ -514,7 +516,7 @@ def comments_create(
     """Comment on a post, or reply to a comment (`parent_id`). Add images afterwards
     with `POST /comments/{id}/images`."""
     viewer = current_user(request)
-    idempotency.header_key(request)
+    key = idempotency.header_key(request)
     post = post_get(viewer=viewer, post_id=post_id)
     parent = comment_get(viewer=viewer, comment_id=payload.parent_id) if payload.parent_id else None
 
@@ -522,7 +524,7 @@ def comments_create(
         comment = comment_create(actor=viewer, post=post, body=payload.body, parent=parent)
         return _comment_out(viewer, comment_get(viewer=viewer, comment_id=comment.pk))
 
-    return _once(request, viewer, 201, create)
+    return _once(request, viewer, key, 201, create)
 
 
 @router.patch(
