@@ -11,7 +11,7 @@ Then, signed in as random members (seeded) through Django's full handler (test C
 server-side time) after a warm-up: the API with single-word, multi-word and phrase
 queries, the search page (grouped results) and the header's suggestions, each
 p50/p95/p99 over `--iterations`, with queries per request. Query words are drawn from
-the indexed posts themselves; suggestion prefixes (3-5 letters) from people's and
+the indexed posts themselves (a phrase: two words adjacent in a post); suggestion prefixes (3-5 letters) from people's and
 communities' names. Results: a table on stdout and var/bench/search-<vendor>-<db>-<date>.json.
 """
 
@@ -43,6 +43,8 @@ from bench.generate import (
 from bench.run import Result, machine, peak_rss_mb, print_table, reset_peak_rss
 
 WORD = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
+# Two words of 4+ letters with only a space between them (a phrase found in the text).
+ADJACENT = re.compile(r"(?=\b([^\W\d_]{4,}) ([^\W\d_]{4,})\b)", re.UNICODE)
 STOP = {"about", "there", "their", "which", "would", "could", "should", "these", "those", "where", "https"}
 
 
@@ -93,8 +95,12 @@ class SearchBench:
             if len(words) >= 2:
                 a, b = self.rng.sample(words, 2)
                 multi.append(f"{a} {b}")
-                start = self.rng.randrange(len(words) - 1)
-                phrase.append(f'"{words[start]} {words[start + 1]}"')
+            # A phrase: two words next to each other in the text (taking them from
+            # `words`, which skips short words, made most "phrases" absent from it).
+            pairs = [(x.lower(), y.lower()) for x, y in ADJACENT.findall(body) if y.lower() not in STOP]
+            if pairs:
+                x, y = self.rng.choice(pairs)
+                phrase.append(f'"{x} {y}"')
         names = list(
             Document.objects.filter(kind__in=("person", "community"))
             .order_by("?")

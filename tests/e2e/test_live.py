@@ -1,7 +1,8 @@
 """Live updates in real browsers, against the server `townhall serve` runs (uvicorn +
 the ASGI router, in a thread here): one person posts with a mention, the other sees
 the "new posts" bar appear without a reload, shows the post in place, then watches its
-reaction count change, and the notification badge count the mention."""
+reaction count change, and the notification badge count the mention. A post moved
+out of a community leaves that community's open page (not the home feed) at once."""
 
 from __future__ import annotations
 
@@ -11,17 +12,24 @@ import threading
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
 from townhall.accounts import services as account_services
 from townhall.communities.services import community_create, community_join
+from townhall.posts.services import post_create
 from townhall.testing.factories import UserFactory
 
 from .conftest import DESKTOP, Visit, _visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _listed(stream_url: str) -> set[str]:
+    """The posts on screen a stream request names (`posts=12,15`)."""
+    return set(",".join(parse_qs(urlsplit(stream_url).query).get("posts", [])).split(","))
 
 
 @pytest.fixture
@@ -72,6 +80,11 @@ def sanjay_tab(browser, asgi_server) -> Iterator[Visit]:
     yield from _visit(browser, asgi_server, DESKTOP, "live-sanjay")
 
 
+@pytest.fixture
+def mia_home_tab(browser, asgi_server) -> Iterator[Visit]:
+    yield from _visit(browser, asgi_server, DESKTOP, "live-mia-home")
+
+
 def test_new_post_bar_counts_and_badge_arrive_without_reload(world, mia_tab, sanjay_tab):
     mia = mia_tab.page
     mia_tab.sign_in("mia@acme.example")
@@ -110,3 +123,48 @@ def test_new_post_bar_counts_and_badge_arrive_without_reload(world, mia_tab, san
     expect(card.locator("button[id$='-react-celebrate'] .reaction-count")).to_have_text("1", timeout=10_000)
     assert mia.evaluate("window.__notReloaded") is True
     mia_tab.audit()
+
+
+def test_a_moved_post_leaves_the_old_communitys_open_page_without_reload(world, mia_tab, mia_home_tab, sanjay_tab):
+    sanjay = world["sanjay"]
+    vault = community_create(actor=sanjay, name="Platform Vault", visibility="private")  # Mia is not in it
+    moved = post_create(actor=sanjay, community=world["guild"], body="Draft roadmap, numbers still moving")
+    kept = post_create(actor=sanjay, community=world["guild"], body="Standup moves to 10:00")
+    mia = mia_tab.page
+    streams: list[str] = []
+    mia.on("request", lambda request: "/events/stream" in request.url and streams.append(request.url))
+    mia_tab.sign_in("mia@acme.example")
+    mia_tab.goto("/c/platform-guild/")
+    mia.evaluate("window.__notReloaded = true")
+    card = mia.locator(f"#feed-list article.post#post-{moved.pk}")
+    expect(card).to_be_visible()  # there before the move
+    expect(mia.locator(f"#feed-list article.post#post-{kept.pk}")).to_be_visible()
+    home = mia_home_tab.page
+    mia_home_tab.sign_in("mia@acme.example")  # lands on her home feed
+    home_card = home.locator(f"#feed-list article.post#post-{moved.pk}")
+    expect(home_card).to_be_visible()
+
+    # Sanjay, who runs both communities, moves it into the private vault.
+    sanjay_tab.sign_in("sanjay@acme.example")
+    sanjay_tab.goto(f"/posts/{moved.pk}/move")
+    sanjay_tab.page.get_by_label("Move to").select_option(vault.slug)
+    sanjay_tab.page.get_by_role("button", name="Move post").click()
+    sanjay_tab.page.wait_for_url(re.compile(r"/c/platform-vault/$"))
+    sanjay_tab.audit()
+
+    # Mia's guild page drops the card without a reload, says so politely, keeps the rest.
+    expect(card).to_have_count(0, timeout=10_000)
+    expect(mia.locator(f"#feed-list article.post#post-{kept.pk}")).to_be_visible()
+    expect(mia.locator("#live-updates[aria-live=polite]")).to_contain_text("A post was moved out of this community.")
+    assert mia.evaluate("window.__notReloaded") is True
+    # It reconnects listening to the cards still on screen, not the one that left.
+    deadline = time.monotonic() + 10
+    while not any(_listed(url) >= {str(kept.pk)} and str(moved.pk) not in _listed(url) for url in streams):
+        assert time.monotonic() < deadline, streams
+        mia.wait_for_timeout(100)
+    mia_tab.audit()
+    # The home feed is many places at once: its card stays (a reload shows what is true).
+    home.wait_for_timeout(1000)
+    expect(home_card).to_be_visible()
+    expect(home.locator("#live-updates")).not_to_contain_text("moved out")
+    mia_home_tab.audit()

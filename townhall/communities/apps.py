@@ -23,3 +23,7 @@ class CommunitiesConfig(AppConfig):
         from townhall.communities import notify
 
         notify.register()
+        # Real-time events about a community (not a post): who may read it now.
+        from townhall.communities import live
+
+        live.register()

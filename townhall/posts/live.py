@@ -9,8 +9,12 @@ Registered in PostsConfig.ready():
 Published after commit (one call line in services.py each):
 - `post.created` {post_id} on the post's community (or the profile it is on), its
   author's profile and its topics: the "N new posts" bar of those feeds; and on the
-  new community of a moved post (the old community's open pages keep its card until
-  their next load: no event removes a card).
+  new community of a moved post.
+- `post.removed` {post_id} on the old community of a moved post: its open pages drop
+  the card (live.js, community feeds only). Guarded by "community" (communities/
+  live.py: who may read the old community now), not "post": the people who lost
+  sight of the post by the move are exactly the ones whose card must go. The data
+  names only the post, which they had on screen, never the community it went to.
 - `post.counts` {post_id, comments, shares, reactions: {kind: n}} on `post:<id>`
   whenever its counts were recomputed (comments, reactions, shares).
 - `comment.counts` {post_id, comment_id, reactions: {kind: n}} on `post:<id>`.
@@ -84,17 +88,25 @@ def post_created(*, post: Post, topics: list[str]) -> None:
     publish_on_commit(channel=channels, event="post.created", data={"post_id": post.pk}, guard=("post", post.pk))
 
 
-def post_moved(*, post: Post) -> None:
-    """The feed of the community `post` moved into learns of it after commit (its "new
-    posts" bar); who may see it is checked for every reader at delivery."""
-    if post.community_id is None:
-        return
-    publish_on_commit(
-        channel=f"community:{post.community_id}",
-        event="post.created",
-        data={"post_id": post.pk},
-        guard=("post", post.pk),
-    )
+def post_moved(*, post: Post, old_community_id: int | None) -> None:
+    """After commit: the feed of the community `post` moved into learns of it (its "new
+    posts" bar; who may see the post is checked for every reader at delivery), and the
+    open pages of the community it left drop its card (`post.removed`, for everyone
+    who may read that community then, whether or not they may follow the post)."""
+    if post.community_id is not None:
+        publish_on_commit(
+            channel=f"community:{post.community_id}",
+            event="post.created",
+            data={"post_id": post.pk},
+            guard=("post", post.pk),
+        )
+    if old_community_id is not None and old_community_id != post.community_id:
+        publish_on_commit(
+            channel=f"community:{old_community_id}",
+            event="post.removed",
+            data={"post_id": post.pk},
+            guard=("community", old_community_id),
+        )
 
 
 def post_counts_changed(*, post_id: int, comments: int, shares: int) -> None:

@@ -497,9 +497,11 @@ def post_move(*, actor: User, post: Post, community: Community) -> Post:
     place); mentions of people who cannot read it there are removed; a moved share is
     recounted on its original. From commit on, search and every feed show it only
     where it now is; its author is notified (when someone else moved it) and the new
-    community's open pages get a "new posts" event. NotFound, PermissionDenied or
-    ValidationFailed before any write."""
+    community's open pages get a "new posts" event, and the old community's open
+    pages drop its card. NotFound, PermissionDenied or ValidationFailed before any
+    write."""
     check_move_post(actor, post, community)
+    old_community_id = post.community_id
     with transaction.atomic():
         post.community = community
         post.pinned_at = None
@@ -510,7 +512,7 @@ def post_move(*, actor: User, post: Post, community: Community) -> Post:
             refresh_engagement(post.shared_post_id)
         search_docs.post_moved(post)
         notify.on_post_moved(post.pk, actor_id=actor.pk)
-        live.post_moved(post=post)
+        live.post_moved(post=post, old_community_id=old_community_id)
     return post
 
 

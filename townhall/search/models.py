@@ -9,6 +9,10 @@ to what the viewer may read, in SQL, before ranking (see registry.Source.scope).
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
+
+# The kinds matched by name (backends.base.NAME_KINDS; the backends import this module).
+NAME_KINDS = ("person", "community", "topic")
 
 
 class Document(models.Model):
@@ -38,8 +42,10 @@ class Document(models.Model):
             models.Index(fields=["community_id"], name="search_doc_community"),
             models.Index(fields=["author_id"], name="search_doc_author"),
             models.Index(fields=["thread_id"], name="search_doc_thread"),
-            models.Index(fields=["kind", "handle"], name="search_doc_handle"),
-            models.Index(fields=["kind", "name"], name="search_doc_name"),
+            # Only people, communities and topics have a handle and a name: partial
+            # indexes, so PostgreSQL never mistakes them for a way to find one content kind.
+            models.Index(fields=["kind", "handle"], name="search_doc_handle", condition=Q(kind__in=NAME_KINDS)),
+            models.Index(fields=["kind", "name"], name="search_doc_name", condition=Q(kind__in=NAME_KINDS)),
         ]
 
     def __str__(self) -> str:

@@ -20,10 +20,11 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Q
 
-from townhall.search.models import Document
+from townhall.search.models import NAME_KINDS, Document
 from townhall.search.query import ParsedQuery
 
-NAME_KINDS = ("person", "community", "topic")
+__all__ = ["NAME_KINDS"]  # defined beside the model; backends and selectors import it from here
+
 # Posts and comments: only the newest CANDIDATES matches the viewer may see are ranked
 # (and counted; more shows as "1,000+"), so a very common word costs the same at 10k
 # or 10M posts (each candidate is scored: 2,000 of them cost 25-45 ms on the

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 
 from townhall.search.backends.base import (
@@ -56,18 +56,21 @@ def tsquery(parsed: ParsedQuery, *, partial: bool = False) -> tuple[str, list[An
     return "(" + " && ".join(parts) + ")", params
 
 
-# A GIN index finds every match but not in id order, so PostgreSQL would fetch every
-# matching row to keep the newest CANDIDATES. For a common word, the newest WINDOW
-# documents hold enough of them: look there first, everywhere only when they do not.
-WINDOW = 100_000
+# Posts, comments (and any later content kind) are searched one kind at a time, newest
+# first. A GIN index finds every match but in no useful order, and its cost grows with
+# the posting lists of every word (two common words cost ~70 ms at 1M posts however
+# few documents hold both); for a common word PostgreSQL would also fetch every
+# matching row to keep the newest CANDIDATES. So each kind is first read newest first
+# through its (kind, object_id) index, keeping the matches: PROBE documents, then, when
+# the density found there says the candidates lie within SCAN_MAX documents, that far
+# (~0.6 us a document). Only a word that is rare among the newest documents goes to
+# the kind's GIN index (migration 0004), whose posting lists are then short.
+PROBE = 10_000
+SCAN_MAX = 80_000
 
 
 class PostgresBackend(Backend):
     vendor = "postgresql"
-
-    def __init__(self) -> None:
-        # Per search: whether the newest-window shortcut held (count decides, search reuses).
-        self._floors: dict[tuple[Any, ...], int | None] = {}
 
     def search(
         self,
@@ -81,108 +84,98 @@ class PostgresBackend(Backend):
         partial: bool = False,
         cap: int | None = None,
     ) -> list[Row]:
+        if not is_names(kinds):
+            rows = self._newest(parsed, condition, kinds=kinds, partial=partial, need=cap or CANDIDATES)
+            if sort == "newest":
+                rows.sort(key=lambda row: (row.created_at, row.id), reverse=True)
+            else:
+                rows.sort(key=lambda row: (row.score, row.id), reverse=True)
+            return rows[offset : offset + limit]
         order = "created_at DESC, id DESC" if sort == "newest" else "score DESC, id DESC"
-        key = self._key(parsed, condition, kinds, partial)
-        decided = key in self._floors  # count() found where the candidates are
-        floors = [self._floors[key]] if decided else [self._newest_floor(kinds), None]
-        for floor in dict.fromkeys(floors):
-            inner, params = self._matches(parsed, condition, kinds=kinds, partial=partial, floor=floor, cap=cap)
-            if inner is None:
-                return []
-            sql = (
-                f"SELECT id, kind, object_id, score, created_at FROM ({inner}) AS matches "  # noqa: S608  # constants and ORM-compiled SQL  # nosec B608 - compiled or fixed SQL text; values are parameters
-                f"ORDER BY {order} LIMIT %s OFFSET %s"
-            )
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [*params, limit, offset])
-                rows = [Row(*row) for row in cursor.fetchall()]
-            if decided or floor is None or len(rows) == limit:
-                return rows
-        return []
+        inner, params = self._names(parsed, condition, kinds=kinds, partial=partial)
+        if inner is None:
+            return []
+        sql = (
+            f"SELECT id, kind, object_id, score, created_at FROM ({inner}) AS matches "  # noqa: S608  # constants and ORM-compiled SQL  # nosec B608 - compiled or fixed SQL text; values are parameters
+            f"ORDER BY {order} LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit, offset])
+            return [Row(*row) for row in cursor.fetchall()]
 
     def count(
         self, parsed: ParsedQuery, condition: Q | Where, *, kinds: Sequence[str], partial: bool = False
     ) -> tuple[dict[str, int], bool]:
-        key = self._key(parsed, condition, kinds, partial)
-        counts: dict[str, int] = {}
-        for floor in dict.fromkeys([self._newest_floor(kinds), None]):
-            inner, params = self._matches(
-                parsed, condition, kinds=kinds, partial=partial, cap=CANDIDATES + 1, rank=False, floor=floor
-            )
-            if inner is None:
-                return {}, False
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT kind, COUNT(*) FROM ({inner}) AS matches GROUP BY kind", params)  # noqa: S608  # as above  # nosec B608 - compiled or fixed SQL text; values are parameters
-                counts = dict(cursor.fetchall())
-            capped = not is_names(kinds) and sum(counts.values()) > CANDIDATES
-            if capped or floor is None:
-                self._floors[key] = floor
-                return trim_counts(counts) if capped else counts, capped
-        return counts, False
+        if not is_names(kinds):
+            counts: dict[str, int] = {}
+            for row in self._newest(parsed, condition, kinds=kinds, partial=partial, need=CANDIDATES + 1, rank=False):
+                counts[row.kind] = counts.get(row.kind, 0) + 1
+            capped = sum(counts.values()) > CANDIDATES
+            return (trim_counts(counts) if capped else counts), capped
+        inner, params = self._names(parsed, condition, kinds=kinds, partial=partial, rank=False)
+        if inner is None:
+            return {}, False
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT kind, COUNT(*) FROM ({inner}) AS matches GROUP BY kind", params)  # noqa: S608  # as above  # nosec B608 - compiled or fixed SQL text; values are parameters
+            return dict(cursor.fetchall()), False
 
     def candidates(
         self, parsed: ParsedQuery, condition: Q | Where, *, kinds: Sequence[str], partial: bool = False
     ) -> list[Row]:
-        rows: list[Row] = []
-        for floor in dict.fromkeys([self._newest_floor(kinds), None]):
-            inner, params = self._matches(
-                parsed, condition, kinds=kinds, partial=partial, cap=CANDIDATES + 1, floor=floor
-            )
-            if inner is None:
-                return []
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT id, kind, object_id, score, created_at FROM ({inner}) AS matches", params)  # noqa: S608  # as above  # nosec B608 - compiled or fixed SQL text; values are parameters
-                rows = [Row(*row) for row in cursor.fetchall()]
-            if floor is None or len(rows) > CANDIDATES:
-                return rows
-        return rows
+        return self._newest(parsed, condition, kinds=kinds, partial=partial, need=CANDIDATES + 1)
 
-    def _key(self, parsed: ParsedQuery, condition: Q | Where, kinds: Sequence[str], partial: bool) -> tuple[Any, ...]:
-        where, params = compile_where(condition) if isinstance(condition, Where) else (str(condition), [])
-        return (parsed, where, tuple(params), tuple(kinds), partial)
+    # --- content: newest matches, one kind at a time ----------------------------------
 
-    def _newest_floor(self, kinds: Sequence[str]) -> int | None:
-        """The id below the newest WINDOW documents (None: all of them are that new,
-        or these are names, matched exactly)."""
-        if is_names(kinds):
-            return None
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT max(id) FROM search_document")
-            newest = cursor.fetchone()[0] or 0
-        return newest - WINDOW if newest > WINDOW else None
-
-    def _matches(
+    def _newest(
         self,
         parsed: ParsedQuery,
         condition: Q | Where,
         *,
         kinds: Sequence[str],
         partial: bool,
-        cap: int | None = None,
+        need: int,
         rank: bool = True,
-        floor: int | None = None,
+    ) -> list[Row]:
+        """The newest `need` matches the viewer may see among these content kinds,
+        newest first (a document's id grows with its creation, like its object's)."""
+        expression, query_params = tsquery(parsed, partial=partial)
+        where, params = compile_where(condition)
+        match = _Match(expression, [*query_params], where, params, rank)
+        rows: list[Row] = []
+        with transaction.atomic():
+            # Planned for this query's words and bounds every time: the connection
+            # prepares repeated statements (settings.py), and a generic plan, blind to
+            # how rare a word is, walked every post for one no post holds (1.6 s).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            for kind in kinds:
+                rows += _newest_of_kind(match, kind=kind, need=need)
+        rows.sort(key=lambda row: row.id, reverse=True)
+        return rows[:need]
+
+    # --- names: people, communities, topics (exact, through their partial index) --------
+
+    def _names(
+        self,
+        parsed: ParsedQuery,
+        condition: Q | Where,
+        *,
+        kinds: Sequence[str],
+        partial: bool,
+        rank: bool = True,
     ) -> tuple[str | None, list[Any]]:
-        """The matching documents the viewer may see (people, communities and topics
-        through their partial GIN index, exactly; posts and comments the newest `cap`,
-        only above `floor` when given)."""
-        names = is_names(kinds)
-        if names and parsed.topics:
+        """The matching people, communities and topics the viewer may see."""
+        if parsed.topics:
             return None, []  # topics tag posts only
         expression, query_params = tsquery(parsed, partial=partial)
         where, params = compile_where(condition)
         kind_filter, kind_params = kinds_sql(kinds)
-        score = f"{TEXT_RANK} * {FRESHNESS} * {ENGAGEMENT}" if rank else "0"
+        score = _score(rank)
         sql = (
-            "SELECT search_document.id AS id, search_document.kind AS kind, "  # noqa: S608  # as above  # nosec B608 - compiled or fixed SQL text; values are parameters
-            "search_document.object_id AS object_id, EXTRACT(EPOCH FROM search_document.created_at)::float8 AS created_at, "
-            f"{score} AS score FROM search_document CROSS JOIN (SELECT {expression} AS query) AS search_q "
+            f"SELECT {COLUMNS}, {score} AS score FROM search_document "  # noqa: S608  # as above  # nosec B608 - compiled or fixed SQL text; values are parameters
+            f"CROSS JOIN (SELECT {expression} AS query) AS search_q "
             f"WHERE search_document.search_vector @@ search_q.query AND {kind_filter} AND ({where})"
         )
-        if floor is not None:
-            sql += f" AND search_document.id > {int(floor)}"
-        if not names:
-            cap = CANDIDATES if cap is None else cap
-            sql += f" ORDER BY search_document.id DESC LIMIT {int(cap)}"
         return sql, [*query_params, *kind_params, *params]
 
     def names(self, words: tuple[str, ...], condition: Q, *, limit: int) -> list[Row]:
@@ -226,3 +219,99 @@ class PostgresBackend(Backend):
     def rebuild_begin(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM search_document")
+
+
+COLUMNS = (
+    "search_document.id AS id, search_document.kind AS kind, search_document.object_id AS object_id, "
+    "EXTRACT(EPOCH FROM search_document.created_at)::float8 AS created_at"
+)
+
+
+def _score(rank: bool) -> str:
+    return f"{TEXT_RANK} * {FRESHNESS} * {ENGAGEMENT}" if rank else "0"
+
+
+class _Match:
+    """One search's text match and access scope, compiled once for every kind and step."""
+
+    def __init__(self, expression: str, query_params: list[Any], where: str, params: list[Any], rank: bool) -> None:
+        self.expression = expression
+        self.query_params = query_params
+        self.where = where
+        self.params = params
+        self.rank = rank
+
+    def rows(
+        self, source: str, source_params: list[Any], *, extra: str, extra_params: list[Any], limit: int, order: str
+    ) -> list[Row]:
+        """Matches from `source` (search_document, or a fenced slice of it aliased so),
+        newest first by `order`, at most `limit`."""
+        sql = (
+            f"SELECT {COLUMNS}, {_score(self.rank)} AS score FROM {source} "  # noqa: S608  # constants and ORM-compiled SQL  # nosec B608 - compiled or fixed SQL text; values are parameters
+            f"CROSS JOIN (SELECT {self.expression} AS query) AS search_q "
+            f"WHERE search_document.search_vector @@ search_q.query{extra} AND ({self.where}) "
+            f"ORDER BY {order} DESC LIMIT %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*source_params, *self.query_params, *extra_params, *self.params, limit])
+            return [Row(id=i, kind=k, object_id=o, created_at=c, score=s) for i, k, o, c, s in cursor.fetchall()]
+
+
+# Documents of a kind in an object id range, read newest first (OFFSET 0 keeps
+# PostgreSQL from folding the text match into this scan, which would send it to the
+# GIN index and fetch every match).
+FENCED = (
+    "(SELECT * FROM search_document WHERE search_document.kind = %s AND search_document.object_id > %s "
+    "AND search_document.object_id <= %s ORDER BY search_document.object_id DESC OFFSET 0) AS search_document"
+)
+IN_ORDER = "search_document.object_id"
+# Past the scans, sorting on an expression no index serves keeps PostgreSQL from
+# walking the (kind, object_id) index backwards through every document of the kind in
+# search of a rare word (2.7 s for a word no comment holds): the kind's GIN index finds
+# the few matches, which are then sorted.
+BY_INDEX = "(search_document.object_id + 0)"
+OLDER = " AND search_document.kind = %s AND search_document.object_id <= %s"
+
+
+def _newest_of_kind(match: _Match, *, kind: str, need: int) -> list[Row]:
+    """The newest `need` matches of one content kind (see PROBE)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(object_id) FROM search_document WHERE kind = %s", [kind])
+        top = cursor.fetchone()[0]
+    if top is None:
+        return []
+    fence = int(top) - PROBE
+    rows = match.rows(FENCED, [kind, fence, top], extra="", extra_params=[], limit=need, order=IN_ORDER)
+    if len(rows) >= need or fence <= 0:
+        return rows
+    if rows:
+        # How far back the probe's density (with half again as margin) puts the rest:
+        # read that far in order when it is near; else ask the GIN index for that
+        # stretch first (only its matches' rows are read, not every match's).
+        reach = 3 * need * PROBE // (2 * len(rows))
+        lower = int(top) - reach
+        if lower > 0:
+            if reach <= SCAN_MAX:
+                source, params, extra, order = FENCED, [kind, lower, fence], "", IN_ORDER
+            else:
+                source, params, extra, order = (
+                    "search_document",
+                    [],
+                    OLDER + " AND search_document.object_id > %s",
+                    BY_INDEX,
+                )
+            found = match.rows(
+                source,
+                params,
+                extra=extra,
+                extra_params=[] if source == FENCED else [kind, fence, lower],
+                limit=need - len(rows),
+                order=order,
+            )
+            rows += found
+            if len(rows) >= need:
+                return rows
+            fence = lower
+    return rows + match.rows(
+        "search_document", [], extra=OLDER, extra_params=[kind, fence], limit=need - len(rows), order=BY_INDEX
+    )

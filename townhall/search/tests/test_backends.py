@@ -195,21 +195,33 @@ def test_search_ranks_only_the_newest_candidates_and_says_counts_are_capped(worl
     assert people.counts.get("person") == 1
 
 
-def test_postgres_looks_in_the_newest_documents_first(world, member, monkeypatch):
+@pytest.mark.parametrize("scan_max", [0, 1000])
+def test_postgres_reads_the_newest_documents_first_then_the_index(world, member, monkeypatch, scan_max):
+    """PostgreSQL probes the newest PROBE documents of each kind in order, then (by the
+    density found there) reads further in order or asks the kind's GIN index: every
+    path must give the same newest matches the viewer may see."""
     from django.db import connection
 
     from townhall.search import selectors
     from townhall.search.backends import postgres
 
     if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's newest-window shortcut")
-    monkeypatch.setattr(postgres, "WINDOW", 3)
+        pytest.skip("PostgreSQL's newest-first probe")
+    monkeypatch.setattr(postgres, "PROBE", 3)
+    monkeypatch.setattr(postgres, "SCAN_MAX", scan_max)
     monkeypatch.setattr(postgres, "CANDIDATES", 2)
     monkeypatch.setattr(selectors, "CANDIDATES", 2)
+    old = [PostFactory(author=world["ada"], community=world["public"], body=f"Okapi note {n}") for n in range(3)]
+    PostFactory(author=world["ada"], community=world["secret"], body="Okapi secret")
     for n in range(4):
-        PostFactory(author=world["ada"], community=world["public"], body=f"Okapi note {n}")
+        PostFactory(author=world["ada"], community=world["public"], body=f"Filler {n}")
+    newest = PostFactory(author=world["ada"], community=world["public"], body="Okapi news")
     reindex()
-    newest = search(viewer=member, query="okapi", filters=Filters(kind="post"))
-    assert newest.capped and len(newest.results) == 2  # found in the window: no second look
-    # A word only in old documents: the window holds none, so everything is searched.
+    # One match among the newest three posts: the other comes from further back (past
+    # the secret one, which the member may not see).
+    found = search(viewer=member, query="okapi", filters=Filters(kind="post", sort="newest"))
+    assert found.capped and [r.object_id for r in found.results] == [newest.pk, old[2].pk]
+    # A word only in old documents: the probe holds none, the index finds them.
     assert search(viewer=member, query="pipeline", filters=Filters(kind="post")).total == 2
+    # Nothing anywhere: no error, nothing found.
+    assert search(viewer=member, query="zyzzyva", filters=Filters(kind="post")).total == 0

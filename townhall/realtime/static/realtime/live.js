@@ -4,6 +4,8 @@
 // - Feeds: a "N new posts — show" button ([data-live-feed] names the feed); pressing it
 //   loads the feed's first page in place (no full reload) and moves focus to it.
 // - Posts on screen (article.post#post-<id>): reaction and comment counts stay current.
+// - A community's feed drops the card of a post moved out of it ("post.removed"; only
+//   community feeds: on home, topic and profile feeds the post may still belong).
 // - The notification badge (#notification-badge or #notif-bell): on a "notifications"
 //   event the badge partial is fetched from data-badge-url and swapped in (or, when the
 //   event carries {unread}, data-count is set); "townhall:notifications" is dispatched.
@@ -104,6 +106,36 @@
     updateBar();
     var n = fresh.filter(function (x) { return x !== "resync"; }).length;
     announce(n === 1 ? "1 new post. Press the new posts button to show it." : n + " new posts.");
+  }
+
+  // A post moved out of the community whose feed this is. The stream of a community
+  // feed holds that one community's channel, the only place post.removed is sent, so
+  // the event is about this feed; other feeds (home holds many communities) keep cards.
+  function onRemoved(event) {
+    remember(event);
+    var data = JSON.parse(event.data);
+    var id = idOf(data.post_id);
+    if (!id || !/^community:\d{1,18}$/.test(feedName())) return;
+    var waiting = fresh.indexOf(id);
+    if (waiting >= 0) {
+      fresh.splice(waiting, 1);
+      updateBar();
+    }
+    var card = document.getElementById("post-" + id);
+    if (!card || !card.matches("article.post")) return;
+    var hadFocus = card.contains(document.activeElement);
+    var next = card.nextElementSibling || card.previousElementSibling;
+    card.remove();
+    if (hadFocus) {
+      // Focus must not fall to the page's start: the neighbouring card, else the list.
+      var target = next && next.matches("article.post") ? next : document.getElementById("feed-list");
+      if (target) {
+        target.setAttribute("tabindex", "-1");
+        target.focus();
+      }
+    }
+    announce("A post was moved out of this community.");
+    reconnectSoon();  // the stream stops listening to the card that is gone
   }
 
   function setCount(button, count) {
@@ -211,6 +243,7 @@
     source = new EventSource(streamUrl());
     source.addEventListener("post.created", onPost);
     source.addEventListener("post.counts", onCounts);
+    source.addEventListener("post.removed", onRemoved);
     source.addEventListener("notifications", onNotifications);
     source.addEventListener("resync", onResync);
   }
