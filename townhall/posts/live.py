@@ -25,8 +25,7 @@ from __future__ import annotations
 from django.db.models import Count
 
 from townhall.accounts.models import User
-from townhall.communities.models import Membership
-from townhall.communities.permissions import Seat, remember_seat
+from townhall.communities.live import people_seated
 from townhall.posts.models import Comment, Post
 from townhall.posts.permissions import can_view_post
 from townhall.posts.selectors import visible_post_ids
@@ -41,18 +40,7 @@ def readers(user_ids: list[int], post_id: int) -> set[int]:
     post = Post.objects.select_related("community").filter(pk=post_id).first()
     if post is None or post.deleted_at is not None:
         return set()
-    people = list(User.objects.filter(pk__in=user_ids, is_active=True).only("id", "is_active", "role"))
-    if post.community is not None:
-        community_id = int(post.community.pk)
-        seats = {
-            uid: Seat(role, synced, muted)
-            for uid, role, synced, muted in Membership.objects.filter(
-                community_id=community_id, user_id__in=[p.pk for p in people]
-            ).values_list("user_id", "role", "synced", "muted")
-        }
-        for person in people:
-            remember_seat(post.community, person, seats.get(person.pk))
-    return {person.pk for person in people if can_view_post(person, post)}
+    return {person.pk for person in people_seated(user_ids, post.community) if can_view_post(person, post)}
 
 
 def _visible_posts(viewer: User, ids: list[str]) -> set[str]:
