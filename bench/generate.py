@@ -125,6 +125,7 @@ def generate(
 
     from townhall.demo.content import Plan, load_content
     from townhall.directory.demo import build_demo
+    from townhall.search.backends import backend
 
     say = progress or (lambda message: None)
     started = time.perf_counter()
@@ -148,6 +149,7 @@ def generate(
             # PostgreSQL: VACUUM too, as autovacuum would have by the time anyone
             # reads: without a visibility map the feed's index-only scans visit the heap.
             cursor.execute("VACUUM (ANALYZE)" if connection.vendor == "postgresql" else "ANALYZE")
+        backend().analyzed()  # the search index is still empty here (see backends/sqlite.py)
         analyzed = time.perf_counter() - mark
     total = time.perf_counter() - started
     rows = content.rows + people.people * 3

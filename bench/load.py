@@ -132,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=60.0, help="the ramp stops by itself after this")
     parser.add_argument("--max-members", type=int, default=1000)
     parser.add_argument("--warmup-seconds", type=float, default=5.0, help="at --start members, not judged")
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=0.0,
+        help="after each step's new members arrive, not judged for latency (server errors still count)",
+    )
     parser.add_argument("--think", default="1-5", help="seconds between a member's actions, MIN-MAX")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -208,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             LOAD_STEP_SECONDS=str(args.step_seconds),
             LOAD_MAX_SECONDS=str(args.max_seconds),
             LOAD_WARMUP_SECONDS=str(args.warmup_seconds),
+            LOAD_SETTLE_SECONDS=str(args.settle_seconds),
             LOAD_STOP_ON=args.stop_on,
             LOAD_MAX_MEMBERS=str(args.max_members),
             LOAD_THINK_MIN=think_min,
@@ -275,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nMembers held: {result['held']} under every threshold ({streams}), {result['held_errors_and_p99']} "
         f"under the server-error and p99 thresholds ({vendor}, {args.processes} process(es) x {args.threads} "
-        f"threads, redis {'on' if args.redis_url else 'off'}); stopped: {result['stopped_because']}"
+        f"threads, redis {'on' if args.redis_url else 'off'}; steps judged over {args.step_seconds:.0f} s after "
+        f"{args.settle_seconds:.0f} s of settling); stopped: {result['stopped_because']}"
     )
     print(f"Load average before/after: {load_before[0]:.2f} / {load_during[0]:.2f}. Figures: {out}")
     if result["client_errors"]:

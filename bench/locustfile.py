@@ -42,6 +42,10 @@ FACTOR = float(os.environ.get("LOAD_FACTOR", "2"))
 STEP_SECONDS = float(os.environ.get("LOAD_STEP_SECONDS", "10"))
 MAX_SECONDS = float(os.environ.get("LOAD_MAX_SECONDS", "60"))
 WARMUP_SECONDS = float(os.environ.get("LOAD_WARMUP_SECONDS", "5"))
+# After each step's new members arrive (their first pages, their streams opening on
+# data no cache holds yet), this long passes before the step's window is judged:
+# the window measures the step's members as they keep going, not their arrival.
+SETTLE_SECONDS = float(os.environ.get("LOAD_SETTLE_SECONDS", "0"))
 MAX_MEMBERS = min(int(os.environ.get("LOAD_MAX_MEMBERS", "1000")), len(MEMBERS))
 THINK = (float(os.environ.get("LOAD_THINK_MIN", "1")), float(os.environ.get("LOAD_THINK_MAX", "5")))
 # "any": stop at the first step crossing any threshold (issue 6's rule). "p99": stop
@@ -215,7 +219,8 @@ class Member(HttpUser):
 
     def _check(self, response: Any, name: str) -> None:
         if response.status_code >= 500 or response.status_code == 0:
-            response.failure(f"server error {response.status_code}")
+            cause = f": {type(response.error).__name__}: {response.error}" if response.status_code == 0 else ""
+            response.failure(f"server error {response.status_code}{cause}"[:300])
         else:
             if response.status_code >= 400:
                 client_errors[f"{name} {response.status_code}"] = (
@@ -288,26 +293,30 @@ class Member(HttpUser):
 
 
 class StepRamp(LoadTestShape):
-    """START members, then x FACTOR every STEP_SECONDS, up to MAX_MEMBERS; each step's
-    window is judged against the thresholds and the ramp stops at the first crossing."""
+    """START members, then x FACTOR every SETTLE_SECONDS + STEP_SECONDS, up to
+    MAX_MEMBERS; each step's window (its last STEP_SECONDS) is judged against the
+    thresholds and the ramp stops at the first crossing."""
 
     def __init__(self) -> None:
         super().__init__()
         self.users = START
         self.step_started: float | None = None
+        self.settled = False
+        self.settle_counts = (0, 0)  # requests and server errors while the step settled
         self.steps: list[dict[str, Any]] = []
         self.stopped_because = ""
 
     def _judge(self) -> dict[str, Any]:
         total = self.runner.stats.total
         requests = total.num_requests
-        errors = total.num_failures
+        settle_requests, settle_errors = self.settle_counts
+        errors = total.num_failures + settle_errors  # every server error of the step counts
         row = {
             "members": self.users,
             "requests": requests,
             "req_per_s": round(requests / STEP_SECONDS, 1),
             "server_errors": errors,
-            "error_ratio": errors / requests if requests else 0.0,
+            "error_ratio": errors / (requests + settle_requests) if requests + settle_requests else 0.0,
             "mean_ms": round(total.avg_response_time, 1),
             "p50_ms": total.get_response_time_percentile(0.5),
             "p95_ms": total.get_response_time_percentile(0.95),
@@ -359,16 +368,24 @@ class StepRamp(LoadTestShape):
 
     def tick(self) -> tuple[int, float] | None:
         now = self.get_run_time()
+        spawn = (self.users, max(self.users, 1.0) / 2)
         if now < WARMUP_SECONDS:  # first requests compile templates, fill caches: not judged
-            return self.users, max(self.users, 1.0) / 2
+            return spawn
         if self.step_started is None:
+            self._start_step(now)
+            return spawn
+        if not self.settled:
+            if now - self.step_started < SETTLE_SECONDS:
+                return spawn
+            # The judged window starts here; server errors while settling still count.
+            self.settle_counts = (self.runner.stats.total.num_requests, self.runner.stats.total.num_failures)
             self.runner.stats.reset_all()
             Streams.take_events()
-            self.step_started = now
-            return self.users, max(self.users, 1.0) / 2
+            self.step_started, self.settled = now, True
         if now - self.step_started < STEP_SECONDS:
-            return self.users, max(self.users, 1.0) / 2
+            return spawn
         row = self._judge()
+        row["settle_seconds"] = SETTLE_SECONDS
         self.steps.append(row)
         print(
             f"step {row['members']:>5} members: {row['req_per_s']:7.1f} req/s, mean {row['mean_ms']:7.1f} ms, "
@@ -382,10 +399,16 @@ class StepRamp(LoadTestShape):
         if self.users >= MAX_MEMBERS:
             self._finish(f"reached --max-members {MAX_MEMBERS}")
             return None
-        if now + STEP_SECONDS > MAX_SECONDS + WARMUP_SECONDS:
+        if now + SETTLE_SECONDS + STEP_SECONDS > MAX_SECONDS + WARMUP_SECONDS:
             self._finish(f"time bound {MAX_SECONDS:.0f} s")
             return None
         self.users = min(MAX_MEMBERS, max(self.users + 1, int(self.users * FACTOR)))
-        self.runner.stats.reset_all()
-        self.step_started = now
+        self._start_step(now)
         return self.users, max(self.users, 1.0) / 2
+
+    def _start_step(self, now: float) -> None:
+        """A new step: its members arrive now; judged after SETTLE_SECONDS."""
+        self.runner.stats.reset_all()
+        Streams.take_events()
+        self.step_started, self.settled = now, SETTLE_SECONDS <= 0
+        self.settle_counts = (0, 0)

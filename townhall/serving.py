@@ -38,6 +38,10 @@ class _App(BaseApplication):  # type: ignore[misc]
         return application
 
 
+# Idle keep-alive connections stay open this long (see run_uvicorn).
+KEEP_ALIVE_SECONDS = 75
+
+
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
     _App(
         {
@@ -54,6 +58,7 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             "forwarded_allow_ips": "127.0.0.1",
             "max_requests": 5000,
             "max_requests_jitter": 500,
+            "keepalive": KEEP_ALIVE_SECONDS,
         }
     ).run()
 
@@ -77,7 +82,11 @@ def run_uvicorn(*, host: str, port: int, workers: int, threads: int) -> None:
         # Open event streams would hold a graceful stop forever: they are cut after
         # 5 s and the browsers reconnect (with Last-Event-ID) to another process.
         timeout_graceful_shutdown=5,
-        timeout_keep_alive=5,
+        # Longer than the idle timeout of the proxies and clients that reuse
+        # connections (60 s at common load balancers; up to 5 s between a load-test
+        # member's actions): closing an idle connection at the moment a client sends on
+        # it drops that request (uvicorn's 5 s default did, in bench/load.py).
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         backlog=4096,
         log_level="warning",
         access_log=True,

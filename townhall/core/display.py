@@ -11,8 +11,8 @@ from typing import Any
 
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from markupsafe import escape
 
 
 def ago(value: datetime | None) -> str:
@@ -74,14 +74,16 @@ class IdUrls:
 
 def avatar(person: Any, size: str = "md", alt: str = "") -> SafeString:
     """A person's avatar: their photo, or their initials (hidden from screen readers:
-    the name is always next to it)."""
+    the name is always next to it). Printed for every card and comment of a feed page,
+    so built with markupsafe's escape (Django's format_html costs several times more)."""
     profile = getattr(person, "profile", None)
     photo = getattr(profile, "avatar", None) if profile is not None else None
-    size = size or "md"
+    size = escape(size or "md")
+    # Every value below is escaped (markupsafe.escape).
     if photo:
-        return format_html(
-            '<img class="avatar avatar-{}" src="{}" alt="{}" loading="lazy">', size, photo.url, alt or ""
+        return SafeString(  # nosec B703
+            f'<img class="avatar avatar-{size}" src="{escape(photo.url)}" alt="{escape(alt or "")}" loading="lazy">'
         )
-    return format_html(
-        '<span class="avatar avatar-{} avatar-initials" aria-hidden="true">{}</span>', size, person.initials
+    return SafeString(  # nosec B703
+        f'<span class="avatar avatar-{size} avatar-initials" aria-hidden="true">{escape(person.initials)}</span>'
     )

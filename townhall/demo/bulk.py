@@ -17,6 +17,8 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Max, Model
 
+from townhall.search.backends import backend
+
 
 class Writer:
     def __init__(self) -> None:
@@ -92,6 +94,7 @@ class Writer:
     def analyze(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+        backend().analyzed()  # statistics of a still empty search index would mislead
 
 
 def next_id(model: type[Model]) -> int:

@@ -46,6 +46,10 @@ def test_digest_arrives_through_smtp_with_top_posts_mentions_and_replies(world: 
     posts_mark_seen(viewer=world.bo, post_ids=[seen.pk])
     post_create(actor=world.ana, community=world.secret, body="Board-only agenda for @bo")
     comment_create(actor=world.cy, post=mine, body="What about the budget?")
+    # A reply under Bo's comment on someone else's post waits for Bo too.
+    theirs = post_create(actor=world.ana, community=world.public, body="Who has the venue list?")
+    answer = comment_create(actor=world.bo, post=theirs, body="I can look for it")
+    comment_create(actor=world.cy, post=theirs, parent=answer, body="Found it in the shared drive")
     DBTaskResult.objects.all().delete()  # only the digest matters here
     runs = schedule_due_digests(enqueue=send_digest.enqueue, user_ids=[world.bo.pk])
     assert [r.user_id for r in runs] == [world.bo.pk]
@@ -59,6 +63,7 @@ def test_digest_arrives_through_smtp_with_top_posts_mentions_and_replies(world: 
     assert "Already seen post" not in text  # seen ones are left out
     assert "Board-only agenda" in text  # Bo belongs to the secret community: a mention
     assert "What about the budget?" in text  # an unanswered reply
+    assert "Found it in the shared drive" in text  # under Bo's comment
     assert f"https://townhall.example.org/posts/{top.pk}/" in text
     assert DigestRun.objects.get(user=world.bo).outcome == "sent"
     # The scheduler running again in the same period starts nothing.

@@ -151,6 +151,10 @@ class Backend:
     def rebuild_committed(self) -> None:
         """After the rebuild's transaction committed (tidy the index, refresh statistics)."""
 
+    def analyzed(self) -> None:
+        """After ANALYZE ran on the whole database (bulk loaders call this): correct
+        what the statistics say about the full-text index's own tables."""
+
     # --- operators without words: a plain listing, newest first --------------------
 
     def browse(self, condition: Q, *, limit: int, offset: int) -> list[Row]:

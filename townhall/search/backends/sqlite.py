@@ -67,6 +67,32 @@ TRIGGERS = {
 }
 
 
+# FTS5 keeps each index's segments as rows of `<table>_data` and drops a merged
+# segment with `DELETE ... WHERE id >= ? AND id <= ?`. An ANALYZE run while an index
+# was nearly empty (the dataset generator and the demo loader analyze before the index
+# is built) leaves sqlite_stat1 saying that table holds two rows, and the planner then
+# answers each such DELETE by scanning the whole table: ~190 ms per segment on the
+# 1M-post index, 3 s every 16th post or comment, holding the write lock (docs/
+# performance.md, "fifth session"). A large row estimate keeps it on the rowid range
+# whatever the index's real size.
+FTS_TABLES = ("search_fts", "search_fts_names", "search_names")
+PLANNER_ROWS = "1000000"
+
+
+def set_fts_statistics(cursor: Any) -> None:
+    """Tell SQLite's planner that the FTS5 segment tables are large (see FTS_TABLES);
+    nothing to do before any ANALYZE (without statistics it assumes large tables)."""
+    cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
+    if cursor.fetchone() is None:
+        return
+    for table in FTS_TABLES:
+        cursor.execute("DELETE FROM sqlite_stat1 WHERE tbl = %s", [f"{table}_data"])
+        cursor.execute(
+            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, NULL, %s)", [f"{table}_data", PLANNER_ROWS]
+        )
+    cursor.execute("ANALYZE sqlite_master")  # reload the statistics on this connection
+
+
 def _string(text: str) -> str:
     # Only letters, digits and spaces get here (query.parse); quoting makes FTS5 read
     # them as strings, never as operators (AND, NEAR, ...).
@@ -232,6 +258,11 @@ class SqliteBackend(Backend):
         # were measured on the optimized index.
         with connection.cursor() as cursor:
             cursor.execute("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
+            set_fts_statistics(cursor)
+
+    def analyzed(self) -> None:
+        with connection.cursor() as cursor:
+            set_fts_statistics(cursor)
 
 
 def _grams(text: str) -> set[str]:

@@ -225,3 +225,34 @@ def test_postgres_reads_the_newest_documents_first_then_the_index(world, member,
     assert search(viewer=member, query="pipeline", filters=Filters(kind="post")).total == 2
     # Nothing anywhere: no error, nothing found.
     assert search(viewer=member, query="zyzzyva", filters=Filters(kind="post")).total == 0
+
+
+@pytest.mark.parametrize("after", ["analyzed", "reindex"])
+def test_sqlite_statistics_keep_fts_segment_deletes_on_the_rowid_range(world, member, after):
+    """An ANALYZE run while the full-text index is small makes SQLite's planner remove
+    each merged FTS5 segment by scanning the whole segment table (seconds per post on
+    the 1M-post index). After a bulk load's ANALYZE (`analyzed`) and after a reindex,
+    the planner must seek the rowid range instead."""
+    from django.db import connection
+
+    from townhall.search.backends import backend
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's FTS5 segment tables")
+    plan = "EXPLAIN QUERY PLAN DELETE FROM search_fts_data WHERE id >= %s AND id <= %s"
+    with connection.cursor() as cursor:
+        # What ANALYZE writes for an empty index (the generator analyzes before reindexing).
+        cursor.execute("ANALYZE")
+        cursor.execute("UPDATE sqlite_stat1 SET stat = '2' WHERE tbl = 'search_fts_data'")
+        cursor.execute("ANALYZE sqlite_master")  # reload
+        cursor.execute(plan, [1, 2])
+        assert "SCAN search_fts_data" in cursor.fetchall()[0][-1]  # the trap this guards against
+    if after == "analyzed":
+        backend().analyzed()
+    else:
+        reindex()
+    with connection.cursor() as cursor:
+        cursor.execute(plan, [1, 2])
+        assert "USING INTEGER PRIMARY KEY" in cursor.fetchall()[0][-1]
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'search_fts_data'")
+        assert cursor.fetchall() == [("1000000",)]
