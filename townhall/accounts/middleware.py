@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -15,10 +16,28 @@ from townhall.accounts.models import UserSession
 from townhall.accounts.selectors import guidelines_pending, organisation_for_request
 
 TOUCH_EVERY = timedelta(minutes=5)
+# When this process last wrote each session's `last seen` (monotonic seconds). Kept in
+# memory, not in the session: a value in the session made Django save the whole session
+# row as well, two writes instead of one. Each process writes at most once per session
+# per TOUCH_EVERY; the bound only caps memory (forgetting costs one early write).
+_touched: dict[str, float] = {}
+MAX_TOUCHED = 50_000
+
+
+def _due(key: str) -> bool:
+    now = time.monotonic()
+    last = _touched.get(key)
+    if last is not None and now - last < TOUCH_EVERY.total_seconds():
+        return False
+    if len(_touched) >= MAX_TOUCHED:
+        _touched.clear()
+    _touched[key] = now
+    return True
 
 
 class SessionRecordMiddleware:
-    """Keeps `last seen` of the browser session fresh, at most one write per 5 minutes."""
+    """Keeps `last seen` of the browser session fresh, at most one write per 5 minutes
+    (per server process)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -32,12 +51,8 @@ class SessionRecordMiddleware:
             bool(user.is_authenticated)  # type: ignore[attr-defined]  # resolves it
             user = request.user = user._wrapped  # type: ignore[attr-defined]
         key = request.session.session_key if hasattr(request, "session") else None
-        if user is not None and user.is_authenticated and key:
-            now = timezone.now()
-            last = request.session.get("_th_seen")
-            if last is None or now.timestamp() - float(last) > TOUCH_EVERY.total_seconds():
-                UserSession.objects.filter(session_key=key).update(last_seen_at=now)
-                request.session["_th_seen"] = now.timestamp()
+        if user is not None and user.is_authenticated and key and _due(key):
+            UserSession.objects.filter(session_key=key).update(last_seen_at=timezone.now())
         return self.get_response(request)
 
 

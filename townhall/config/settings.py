@@ -93,7 +93,7 @@ TEMPLATES = [
                 "townhall.accounts.context_processors.organisation",
                 "townhall.notifications.context_processors.notifications",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": ["template_partials.templatetags.partials", "townhall.core.templatetags.urls"],
         },
     },
     {

@@ -20,24 +20,31 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template import defaultfilters
 from django.template.backends import jinja2 as jinja2_backend
-from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS
 from django.utils.html import format_html
 from jinja2 import Environment
 
-from townhall.core.display import IdUrls, ago, avatar, id_url
+from townhall.core.display import IdUrls, ago, avatar, id_url, url
 from townhall.core.idempotency import form_token_input
+
+# The one long form the partials print (a card's and a comment's `title`).
+LONG_FORM = "j F Y, H:i"
 
 
 def date(value: Any, arg: str | None = None) -> str:
-    """Django's `date` filter; the ISO form of `<time datetime>` (twice per card) without
-    its format machinery (DateFormat's "c" is exactly isoformat())."""
-    if arg == "c" and isinstance(value, datetime):
-        return value.isoformat()
+    """Django's `date` filter, in the current time zone as Django's templates print it
+    (its `expects_localtime`). The partials' two forms skip the format machinery:
+    `<time datetime>`'s "c" is exactly isoformat(), and LONG_FORM is day, month name,
+    year and time (both are printed for every card and comment)."""
+    if isinstance(value, datetime):
+        if arg == "c":
+            return value.isoformat()
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        if arg == LONG_FORM:
+            return f"{value.day} {MONTHS[value.month]} {value.year}, {value:%H:%M}"
     return defaultfilters.date(value, arg)
-
-
-def url(name: str, *args: Any) -> str:
-    return reverse(name, args=args)
 
 
 def environment(**options: Any) -> Environment:

@@ -188,7 +188,8 @@ def sanitize(html: str) -> str:
         html,
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(_DROP_WITH_CONTENT),
-        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        # "*": no attribute on every tag (nh3 otherwise keeps its defaults, lang and title).
+        attributes={"*": set(), **{tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()}},
         url_schemes=set(URL_SCHEMES),
         link_rel=LINK_REL,
         allowed_classes={tag: set(names) for tag, names in ALLOWED_CLASSES.items()},

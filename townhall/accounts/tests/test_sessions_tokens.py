@@ -97,3 +97,37 @@ def test_token_revoke_by_owner_only(member):
     response = signed_in(member).post(reverse("accounts:token_revoke", args=[token.pk]))
     assert response.status_code == 302
     assert token_authenticate(secret=secret) is None
+
+
+def test_last_seen_is_written_at_most_every_five_minutes_without_saving_the_session(monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from townhall.accounts import middleware
+
+    user = UserFactory()
+    browser = _browser(user)
+    key = browser.cookies["sessionid"].value
+    record = UserSession.objects.get(session_key=key)
+    long_ago = timezone.now() - timedelta(days=1)
+    UserSession.objects.filter(pk=record.pk).update(last_seen_at=long_ago)
+    clock = [1_000_000.0]
+    monkeypatch.setattr(middleware.time, "monotonic", lambda: clock[0])
+    middleware._touched.pop(key, None)
+    session_before = Session.objects.get(session_key=key).session_data
+
+    assert browser.get(reverse("accounts:sessions")).status_code == 200
+    seen = UserSession.objects.get(pk=record.pk).last_seen_at
+    assert seen > long_ago
+    # Touching `last seen` never rewrites the session itself.
+    assert Session.objects.get(session_key=key).session_data == session_before
+
+    UserSession.objects.filter(pk=record.pk).update(last_seen_at=long_ago)
+    clock[0] += middleware.TOUCH_EVERY.total_seconds() - 1
+    browser.get(reverse("accounts:sessions"))
+    assert UserSession.objects.get(pk=record.pk).last_seen_at == long_ago  # within 5 minutes: no write
+
+    clock[0] += 2
+    browser.get(reverse("accounts:sessions"))
+    assert UserSession.objects.get(pk=record.pk).last_seen_at > long_ago

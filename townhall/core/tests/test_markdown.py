@@ -421,3 +421,10 @@ def test_sanitize_matches_plain_nh3_on_tags() -> None:
         html, link_rel=LINK_REL, attributes={"a": {"href", "title"}, "th": {"class"}, "td": {"class"}}
     )
     assert default_clean.replace(" ", "") == html.replace(" ", "")
+
+
+def test_sanitize_keeps_no_attribute_off_the_allowlist_on_any_tag() -> None:
+    """nh3 keeps `lang` and `title` on every tag unless told otherwise (found by the
+    hostile-markup property above)."""
+    html = sanitize('<p title="javascript:alert(1)" lang="fi">a</p><a href="/x" title="t" lang="en">b</a>')
+    assert html == f'<p>a</p><a href="/x" title="t" rel="{LINK_REL}">b</a>'
