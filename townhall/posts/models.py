@@ -87,6 +87,10 @@ class Post(models.Model):
             models.Index(
                 fields=["community", "-pinned_at"], name="posts_comm_pinned", condition=Q(pinned_at__isnull=False)
             ),
+            # Top across communities: the home feed's topic arm reads posts above the
+            # first round's bar (a few dozen at 1M posts) instead of every post of the
+            # last days (feed/selectors.py, Arms).
+            models.Index(fields=["-hot_score", "-id"], name="posts_top", condition=Q(deleted_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,64 @@
+"""The out-of-band young collection (config/runtime.py): after the last page or API
+request in flight is answered, never while another is in flight, never for event
+streams."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import Client
+
+from townhall.config import runtime
+
+
+@pytest.fixture
+def collections(monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(runtime.gc, "collect", lambda generation=2: calls.append(generation) or 0)
+    monkeypatch.setattr(runtime.gc, "get_count", lambda: (runtime.OUT_OF_BAND_MIN, 0, 0))
+    monkeypatch.setattr(runtime, "in_flight", runtime._InFlight())
+    return calls
+
+
+def test_collects_the_young_generation_once_the_last_request_is_answered(collections):
+    tracker = runtime.in_flight
+    tracker.started(WSGIHandler, environ={})
+    tracker.started(WSGIHandler, environ={})
+    tracker.finished(WSGIHandler)
+    assert collections == []  # another request is still being served
+    tracker.finished(WSGIHandler)
+    assert collections == [0]
+
+
+def test_event_streams_are_not_counted_and_collect_nothing(collections):
+    tracker = runtime.in_flight
+    tracker.started(ASGIHandler, scope={"type": "http"})  # an event stream opens and stays open
+    tracker.started(WSGIHandler, environ={})
+    tracker.finished(WSGIHandler)
+    assert collections == [0]  # the open stream does not hold collections back
+    tracker.finished(ASGIHandler)
+    assert collections == [0]
+    assert tracker.count == 0
+
+
+def test_nothing_to_collect_below_the_minimum(collections, monkeypatch):
+    monkeypatch.setattr(runtime.gc, "get_count", lambda: (runtime.OUT_OF_BAND_MIN - 1, 0, 0))
+    runtime.in_flight.started(WSGIHandler, environ={})
+    runtime.in_flight.finished(WSGIHandler)
+    assert collections == []
+
+
+@pytest.mark.django_db
+def test_a_served_request_triggers_it_through_djangos_signals(collections, monkeypatch):
+    monkeypatch.setattr(runtime, "in_flight", runtime._InFlight())
+    runtime.collect_between_requests()
+    try:
+        assert Client().get("/healthz").status_code == 200
+        assert collections == [0]
+        assert runtime.in_flight.count == 0
+    finally:
+        from django.core.signals import request_finished, request_started
+
+        request_started.disconnect(dispatch_uid="townhall-gc-started")
+        request_finished.disconnect(dispatch_uid="townhall-gc-finished")
