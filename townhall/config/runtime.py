@@ -27,16 +27,28 @@ class _InFlight:
         if "environ" not in kwargs:  # ASGI sends a scope, not an environ
             return
         with self.lock:
+            idle = self.count == 0
             self.count += 1
+        if idle and gc.get_count()[0] >= OUT_OF_BAND_MIN:
+            _collect()
 
     def finished(self, sender: Any, **kwargs: Any) -> None:
         if isinstance(sender, type) and issubclass(sender, ASGIHandler):
             return
         with self.lock:
             self.count = max(0, self.count - 1)
-            idle = self.count == 0
-        if idle and gc.get_count()[0] >= OUT_OF_BAND_MIN:
-            gc.collect(0)
+
+
+def _collect() -> None:
+    """The young generation, and the older ones on the schedule the collector keeps
+    itself: an explicit collection never starts the automatic one, so without this the
+    middle generation was never collected and grew by every object that outlived a
+    young collection (the process by ~25 MB per 200 page requests)."""
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    generation = 0
+    if counts[1] >= thresholds[1]:
+        generation = 2 if counts[2] >= thresholds[2] else 1
+    gc.collect(generation)
 
 
 in_flight = _InFlight()
@@ -46,11 +58,13 @@ def collect_between_requests() -> None:
     """A request's objects die in reference cycles (Django's model instances and their
     caches point at each other), so only the collector frees them: with the threshold
     below, a 20-30 ms young collection landed inside one page request in ~30 (about
-    4 % of requests, all among the slowest 5 %). After the last request in flight has
-    been answered (`request_finished` comes once the response is sent), collect the
-    young generation then: the same work, out of every request's way, like unicorn's
-    out-of-band GC. While other requests are in flight the threshold decides, as
-    before (collecting then would promote their live objects)."""
+    4 % of requests, all among the slowest 5 %). So when a request starts and no other
+    is in flight, the young generation is collected first: what it holds is then the
+    earlier requests' garbage, ~0.3 ms of work, instead of a pause in one request in
+    thirty (in the spirit of unicorn's out-of-band GC). Not when the previous request
+    ends (`request_finished`): its objects are still reachable then. While other
+    requests are in flight the threshold decides, as before (collecting then would
+    promote their live objects)."""
     request_started.connect(in_flight.started, dispatch_uid="townhall-gc-started")
     request_finished.connect(in_flight.finished, dispatch_uid="townhall-gc-finished")
 

@@ -21,24 +21,27 @@ def collections(monkeypatch):
     return calls
 
 
-def test_collects_the_young_generation_once_the_last_request_is_answered(collections):
+def test_collects_the_young_generation_when_a_request_starts_alone(collections):
     tracker = runtime.in_flight
     tracker.started(WSGIHandler, environ={})
+    assert collections == [0]  # nothing else in flight: the garbage of earlier requests
     tracker.started(WSGIHandler, environ={})
+    assert collections == [0]  # the first is still being served: its objects are live
     tracker.finished(WSGIHandler)
-    assert collections == []  # another request is still being served
     tracker.finished(WSGIHandler)
-    assert collections == [0]
+    assert collections == [0]  # never as a request ends (its objects are still reachable)
+    tracker.started(WSGIHandler, environ={})
+    assert collections == [0, 0]
 
 
 def test_event_streams_are_not_counted_and_collect_nothing(collections):
     tracker = runtime.in_flight
     tracker.started(ASGIHandler, scope={"type": "http"})  # an event stream opens and stays open
+    assert collections == []
     tracker.started(WSGIHandler, environ={})
-    tracker.finished(WSGIHandler)
     assert collections == [0]  # the open stream does not hold collections back
+    tracker.finished(WSGIHandler)
     tracker.finished(ASGIHandler)
-    assert collections == [0]
     assert tracker.count == 0
 
 
@@ -62,3 +65,15 @@ def test_a_served_request_triggers_it_through_djangos_signals(collections, monke
 
         request_started.disconnect(dispatch_uid="townhall-gc-started")
         request_finished.disconnect(dispatch_uid="townhall-gc-finished")
+
+
+@pytest.mark.parametrize(("older", "oldest", "generation"), [(0, 0, 0), (20, 0, 1), (20, 99, 1), (20, 100, 2)])
+def test_older_generations_are_collected_on_the_collectors_schedule(
+    collections, monkeypatch, older, oldest, generation
+):
+    """An explicit young collection never starts the automatic older ones: without
+    this the middle generation grew with every request."""
+    monkeypatch.setattr(runtime.gc, "get_count", lambda: (runtime.OUT_OF_BAND_MIN, older, oldest))
+    monkeypatch.setattr(runtime.gc, "get_threshold", lambda: (50_000, 20, 100))
+    runtime.in_flight.started(WSGIHandler, environ={})
+    assert collections == [generation]
