@@ -67,12 +67,13 @@ def test_a_served_request_triggers_it_through_djangos_signals(collections, monke
         request_finished.disconnect(dispatch_uid="townhall-gc-finished")
 
 
-@pytest.mark.parametrize(("older", "oldest", "generation"), [(0, 0, 0), (20, 0, 1), (20, 99, 1), (20, 100, 2)])
-def test_older_generations_are_collected_on_the_collectors_schedule(
+@pytest.mark.parametrize(("older", "oldest", "generation"), [(0, 0, 0), (19, 0, 0), (20, 0, 1), (20, 100, 1)])
+def test_the_middle_generation_is_collected_on_the_collectors_schedule(
     collections, monkeypatch, older, oldest, generation
 ):
     """An explicit young collection never starts the automatic older ones: without
-    this the middle generation grew with every request."""
+    this the middle generation grew with every request. The oldest is never collected
+    here (a full collection scans every held event stream)."""
     monkeypatch.setattr(runtime.gc, "get_count", lambda: (runtime.OUT_OF_BAND_MIN, older, oldest))
     monkeypatch.setattr(runtime.gc, "get_threshold", lambda: (50_000, 20, 100))
     runtime.in_flight.started(WSGIHandler, environ={})
