@@ -52,10 +52,13 @@ def test_url_is_bounded(monkeypatch):
 
 
 def test_url_follows_a_changed_urlconf():
+    display._REVERSED.clear()
     before = display.url("feed:home")
     with override_settings(ROOT_URLCONF="bench.urls"):
         assert display.url("feed:home") == reverse("feed:home")
     assert display.url("feed:home") == before
+    # Remembered once per URLconf: a test that swaps ROOT_URLCONF never gets the other's.
+    assert sorted(key[-1] for key in display._REVERSED) == sorted(["bench.urls", "townhall.config.urls"])
 
 
 def test_url_tag_renders_like_djangos():
