@@ -56,6 +56,77 @@ def tsquery(parsed: ParsedQuery, *, partial: bool = False) -> tuple[str, list[An
     return "(" + " && ".join(parts) + ")", params
 
 
+# A word's prefix stands for at most this many lexemes of the vocabulary (migration
+# 0006) before it is left a prefix: past it, the merged posting lists of a short
+# prefix cost the GIN index less than a long list of alternatives would.
+EXPAND_MAX = 48
+# A form's stem as to_tsquery prints it when it is a single prefix ('report':*);
+# anything else (a stop word, a form the parser splits) stays as it was.
+VOCABULARY = r"""
+SELECT f.position, s.stem, l.lexeme
+FROM unnest(%s::text[]) WITH ORDINALITY AS f(form, position)
+CROSS JOIN LATERAL (
+    SELECT substring(to_tsquery('english'::regconfig, f.form)::text FROM '^''([^'']+)'':\*$') AS stem
+) AS s
+LEFT JOIN LATERAL (
+    SELECT search_lexeme.lexeme FROM search_lexeme
+    WHERE search_lexeme.lexeme >= s.stem AND search_lexeme.lexeme < s.stem || chr(1114111)
+    ORDER BY search_lexeme.lexeme LIMIT %s
+) AS l ON true
+"""
+
+
+def _quoted(lexeme: str) -> str:
+    """A lexeme as tsquery input reads it back verbatim (no parsing, no stemming)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def expand(parsed: ParsedQuery, *, partial: bool = False) -> tuple[str, list[Any]] | None:
+    """The tsquery of `tsquery`, each word's prefix replaced by the lexemes it stands
+    for (migration 0006): the same matches, which the GIN index finds without merging
+    every posting list under the prefix. None when a word stands for no lexeme at all:
+    no document can match."""
+    words = [[f"{_lexeme(form)}:*" for form in (partial_forms(word) if partial else [word])] for word in parsed.words]
+    forms = [form for word in words for form in word]
+    stems: dict[int, str | None] = {}
+    found: dict[int, list[str]] = {}
+    if forms:
+        with connection.cursor() as cursor:
+            cursor.execute(VOCABULARY, [forms, EXPAND_MAX + 1])
+            for position, stem, lexeme in cursor.fetchall():
+                stems[position - 1] = stem
+                if lexeme is not None:
+                    found.setdefault(position - 1, []).append(lexeme)
+    parts: list[str] = []
+    params: list[Any] = []
+    index = 0
+    for word in words:
+        kept: list[str] = []  # prefixes left as they are
+        lexemes: list[str] = []  # what the others stand for
+        for form in word:
+            alternatives = found.get(index, [])
+            if stems.get(index) is None or len(alternatives) > EXPAND_MAX:
+                kept.append(form)
+            else:
+                lexemes += alternatives
+            index += 1
+        if not kept and not lexemes:
+            return None
+        either: list[str] = []
+        if kept:
+            either.append("to_tsquery('english'::regconfig, %s)")
+            params.append(" | ".join(kept))
+        if lexemes:
+            either.append("%s::tsquery")
+            params.append(" | ".join(_quoted(lexeme) for lexeme in dict.fromkeys(lexemes)))
+        parts.append("(" + " || ".join(either) + ")")
+    if parsed.phrases or parsed.topics:
+        text, rest = tsquery(ParsedQuery(phrases=parsed.phrases, topics=parsed.topics))
+        parts.append(text)
+        params += rest
+    return "(" + " && ".join(parts) + ")", params
+
+
 # Posts, comments (and any later content kind) are searched one kind at a time, newest
 # first. A GIN index finds every match but in no useful order, and its cost grows with
 # the posting lists of every word (two common words cost ~70 ms at 1M posts however
@@ -151,8 +222,11 @@ class PostgresBackend(Backend):
         """The newest `need` matches the viewer may see among these content kinds,
         newest first (a document's id grows with its creation, like its object's)."""
         expression, query_params = tsquery(parsed, partial=partial)
+        expanded = expand(parsed, partial=partial)
+        if expanded is None:
+            return []
         where, params = compile_where(condition)
-        match = _Match(expression, [*query_params], where, params, rank)
+        match = _Match(expression, [*query_params], where, params, rank, expanded=expanded)
         rows: list[Row] = []
         with transaction.atomic():
             # Planned for this query's words and bounds every time: the connection
@@ -246,26 +320,48 @@ def _score(rank: bool) -> str:
 class _Match:
     """One search's text match and access scope, compiled once for every kind and step."""
 
-    def __init__(self, expression: str, query_params: list[Any], where: str, params: list[Any], rank: bool) -> None:
+    def __init__(
+        self,
+        expression: str,
+        query_params: list[Any],
+        where: str,
+        params: list[Any],
+        rank: bool,
+        *,
+        expanded: tuple[str, list[Any]],
+    ) -> None:
         self.expression = expression
         self.query_params = query_params
         self.where = where
         self.params = params
         self.rank = rank
+        self.expanded = expanded
 
     def rows(
-        self, source: str, source_params: list[Any], *, extra: str, extra_params: list[Any], limit: int, order: str
+        self,
+        source: str,
+        source_params: list[Any],
+        *,
+        extra: str,
+        extra_params: list[Any],
+        limit: int,
+        order: str,
+        indexed: bool = False,
     ) -> list[Row]:
         """Matches from `source` (search_document, or a fenced slice of it aliased so),
-        newest first by `order`, at most `limit`."""
+        newest first by `order`, at most `limit`. `indexed`: matched through the GIN
+        index, by the expanded query (the same documents; the score keeps the prefixes)."""
+        matching, matching_params = self.expanded if indexed else ("search_q.query", [])
         sql = (
             f"SELECT {COLUMNS}, {_score(self.rank)} AS score FROM {source} "  # noqa: S608  # constants and ORM-compiled SQL  # nosec B608 - compiled or fixed SQL text; values are parameters
             f"CROSS JOIN (SELECT {self.expression} AS query) AS search_q "
-            f"WHERE search_document.search_vector @@ search_q.query{extra} AND ({self.where}) "
+            f"WHERE search_document.search_vector @@ {matching}{extra} AND ({self.where}) "
             f"ORDER BY {order} DESC LIMIT %s"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*source_params, *self.query_params, *extra_params, *self.params, limit])
+            cursor.execute(
+                sql, [*source_params, *self.query_params, *matching_params, *extra_params, *self.params, limit]
+            )
             return [Row(id=i, kind=k, object_id=o, created_at=c, score=s) for i, k, o, c, s in cursor.fetchall()]
 
 
@@ -337,13 +433,20 @@ def _newest_of_kind(match: _Match, *, kind: str, need: int) -> list[Row]:
                     extra_params=[kind, fence, lower],
                     limit=need - len(rows),
                     order=BY_INDEX,
+                    indexed=True,
                 )
             rows += found
             if len(rows) >= need:
                 return rows
             fence = lower
     return rows + match.rows(
-        "search_document", [], extra=_oldest(kind), extra_params=[kind, fence], limit=need - len(rows), order=BY_INDEX
+        "search_document",
+        [],
+        extra=_oldest(kind),
+        extra_params=[kind, fence],
+        limit=need - len(rows),
+        order=BY_INDEX,
+        indexed=True,
     )
 
 

@@ -63,3 +63,17 @@ def test_parse_never_raises_and_only_letters_reach_backends(raw):
     for word in (*parsed.words, *(w for phrase in parsed.phrases for w in phrase)):
         assert word.isalnum()
     match_expression(parsed)
+
+
+@given(
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=200),
+    st.lists(st.text(alphabet="abcdeAB", min_size=1, max_size=3), max_size=3),
+)
+def test_highlight_ascii_fast_path_marks_what_the_general_path_marks(text, terms):
+    """ASCII text is folded with str.lower and no offset table; the same text with a
+    non-ASCII word after it goes the general way and must mark the same spans."""
+    from townhall.search.text import _spans
+
+    folded = [fold(term) for term in terms]
+    text = " ".join(text.split())
+    assert _spans(text, folded) == [span for span in _spans(text + " é", folded) if span[1] <= len(text)]
