@@ -115,6 +115,24 @@ def wait_ready(port: int, server: subprocess.Popen[bytes], seconds: float = 90) 
     raise SystemExit("townhall serve did not become ready")
 
 
+# Mattermost rates a 2-vCPU node for 200 concurrent users (issue 6) with load-test-ng,
+# whose simulated users (SimulController) idle between actions for a uniform draw in
+# [MinIdleTimeMs, 2 * AvgIdleTimeMs - MinIdleTimeMs): 1 s minimum, 20 s mean by default.
+THINK_PRESETS = {"mattermost": "1-39"}
+
+
+def think_range(value: str, parser: argparse.ArgumentParser) -> tuple[float, float]:
+    """--think as (min, max) seconds; a clear error for anything else."""
+    low, _, high = THINK_PRESETS.get(value, value).partition("-")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        parser.error(f"--think: MIN-MAX in seconds or one of {', '.join(THINK_PRESETS)} (got {value!r})")
+    if not 0 <= bounds[0] <= bounds[1]:
+        parser.error(f"--think: need 0 <= MIN <= MAX (got {value!r})")
+    return bounds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="default: BENCH_DATABASE_URL, DATABASE_URL, var/bench SQLite")
@@ -138,7 +156,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="after each step's new members arrive, not judged for latency (server errors still count)",
     )
-    parser.add_argument("--think", default="1-5", help="seconds between a member's actions, MIN-MAX")
+    parser.add_argument(
+        "--think",
+        default="1-5",
+        help="seconds between a member's actions, MIN-MAX (uniform), or 'mattermost' (1-39: the pace of "
+        "Mattermost's load-test-ng simulated users, 1 s minimum and 20 s mean idle between actions)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--stop-on",
@@ -163,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "bench" not in db_name(url) and not args.allow_writes:
         raise SystemExit("The load test writes: use a benchmark database (name contains 'bench') or --allow-writes.")
-    think_min, _, think_max = args.think.partition("-")
+    think_min, think_max = think_range(args.think, parser)
     # Sessions are signed: this process and the server must share one key.
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     if not (args.no_migrate or (args.size and args.size != "full")):  # bench.generate migrated it
@@ -217,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             LOAD_SETTLE_SECONDS=str(args.settle_seconds),
             LOAD_STOP_ON=args.stop_on,
             LOAD_MAX_MEMBERS=str(args.max_members),
-            LOAD_THINK_MIN=think_min,
-            LOAD_THINK_MAX=think_max or think_min,
+            LOAD_THINK_MIN=str(think_min),
+            LOAD_THINK_MAX=str(think_max),
             LOAD_SSE="0" if args.no_sse else "1",
         )
         subprocess.run(

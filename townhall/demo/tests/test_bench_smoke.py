@@ -114,3 +114,17 @@ def test_load_smoke_holds_members_with_streams(tmp_path):
     if engaged:
         assert figures["stream_events_total"] >= 1
     assert figures["stopped_because"] == "reached --max-members 5" or figures["stopped_because"].startswith("threshold")
+
+
+def test_load_think_time_reads_ranges_presets_and_refuses_the_rest():
+    import argparse
+
+    from bench.load import think_range
+
+    parser = argparse.ArgumentParser()
+    assert think_range("1-5", parser) == (1.0, 5.0)
+    assert think_range("2", parser) == (2.0, 2.0)
+    assert think_range("mattermost", parser) == (1.0, 39.0)  # mean 20 s, as load-test-ng's default
+    for bad in ("fast", "5-1", "-3", "1-x"):
+        with pytest.raises(SystemExit):
+            think_range(bad, parser)
