@@ -315,10 +315,11 @@ def suggest(*, viewer: Any, query: str) -> list[Result]:
     names_scope = scope(viewer, NAME_KINDS)
     rows: list[Row] = []
     if all(len(word) >= 3 for word in words):
-        rows = engine.names_containing(words, names_scope, limit=SUGGEST_NAMES)
+        names_where = compiled(names_scope)  # once for both statements
+        rows = engine.names_containing(words, names_where, limit=SUGGEST_NAMES)
         if len(rows) < SUGGEST_NAMES:
             seen = {row.id for row in rows}
-            rows += [row for row in engine.names(words, names_scope, limit=SUGGEST_NAMES) if row.id not in seen][
+            rows += [row for row in engine.names(words, names_where, limit=SUGGEST_NAMES) if row.id not in seen][
                 : SUGGEST_NAMES - len(rows)
             ]
     else:

@@ -68,6 +68,15 @@ def compile_where(condition: Q | Where) -> tuple[str, list[Any]]:
     return sql or "1=1", list(params)
 
 
+def names_where(condition: Q | Where) -> tuple[str, list[Any]]:
+    """`condition` narrowed to people, communities and topics, compiled (a Where
+    compiled once per keystroke is narrowed without compiling it again)."""
+    if isinstance(condition, Where):
+        kinds, kind_params = kinds_sql(NAME_KINDS)
+        return f"({condition.sql}) AND {kinds}", [*condition.params, *kind_params]
+    return compile_where(condition & Q(kind__in=NAME_KINDS))
+
+
 def kinds_sql(kinds: Sequence[str]) -> tuple[str, list[Any]]:
     """A top-level kind filter (lets PostgreSQL use the partial index for names)."""
     return "search_document.kind IN (" + ", ".join(["%s"] * len(kinds)) + ")", list(kinds)
@@ -122,12 +131,12 @@ class Backend:
         (one more tells that there are more), each with its score, newest first."""
         raise NotImplementedError
 
-    def names(self, words: tuple[str, ...], condition: Q, *, limit: int) -> list[Row]:
+    def names(self, words: tuple[str, ...], condition: Q | Where, *, limit: int) -> list[Row]:
         """People, communities and topics whose folded name contains the words or
         nearly does (typos): partial-word and typo-tolerant matching."""
         raise NotImplementedError
 
-    def names_containing(self, words: tuple[str, ...], condition: Q, *, limit: int) -> list[Row]:
+    def names_containing(self, words: tuple[str, ...], condition: Q | Where, *, limit: int) -> list[Row]:
         """People, communities and topics whose folded name contains every word
         (each at least 3 letters), shortest names first."""
         raise NotImplementedError

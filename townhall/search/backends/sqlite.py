@@ -14,13 +14,13 @@ from townhall.search.backends.base import (
     CANDIDATES,
     ENGAGEMENT,
     MIN_SIMILARITY,
-    NAME_KINDS,
     Backend,
     Row,
     Where,
     compile_where,
     is_names,
     kinds_sql,
+    names_where,
     trim_counts,
     word_similarity,
 )
@@ -194,12 +194,12 @@ class SqliteBackend(Backend):
             sql += f" ORDER BY {table}.rowid DESC LIMIT {int(cap)}"
         return sql, [match, *kind_params, *params]
 
-    def names(self, words: tuple[str, ...], condition: Q, *, limit: int) -> list[Row]:
+    def names(self, words: tuple[str, ...], condition: Q | Where, *, limit: int) -> list[Row]:
         text = " ".join(words)
         grams = sorted({gram.strip() for gram in _grams(text)})
         if not grams:
             return []
-        where, params = compile_where(condition & Q(kind__in=NAME_KINDS))
+        where, params = names_where(condition)
         match = " OR ".join(_string(gram) for gram in grams)
         sql = (
             "SELECT search_document.id, search_document.kind, search_document.object_id, search_document.name "  # noqa: S608  # WHERE compiled by the ORM, values as parameters  # nosec B608 - compiled or fixed SQL text; values are parameters
@@ -214,10 +214,10 @@ class SqliteBackend(Backend):
         found.sort(key=lambda row: (-row.score, row.id))
         return found[:limit]
 
-    def names_containing(self, words: tuple[str, ...], condition: Q, *, limit: int) -> list[Row]:
+    def names_containing(self, words: tuple[str, ...], condition: Q | Where, *, limit: int) -> list[Row]:
         if not words or any(len(word) < 3 for word in words):
             return []
-        where, params = compile_where(condition & Q(kind__in=NAME_KINDS))
+        where, params = names_where(condition)
         sql = (
             "SELECT search_document.id, search_document.kind, search_document.object_id, 1.0 "  # noqa: S608  # WHERE compiled by the ORM, values as parameters  # nosec B608 - compiled or fixed SQL text; values are parameters
             "FROM search_names CROSS JOIN search_document ON search_document.id = search_names.rowid "
