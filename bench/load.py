@@ -157,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         help="after each step's new members arrive, not judged for latency (server errors still count)",
     )
     parser.add_argument(
+        "--arrival-seconds",
+        type=float,
+        default=0.0,
+        help="spread each step's new members over this many seconds (at most --settle-seconds; "
+        "default 0: they arrive within about a second)",
+    )
+    parser.add_argument(
         "--think",
         default="1-5",
         help="seconds between a member's actions, MIN-MAX (uniform), or 'mattermost' (1-39: the pace of "
@@ -172,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--allow-writes", action="store_true", help="allow a database not named *bench*")
     args = parser.parse_args(argv)
+    think_min, think_max = think_range(args.think, parser)
+    if not 0 <= args.arrival_seconds <= args.settle_seconds:
+        parser.error("--arrival-seconds: between 0 and --settle-seconds (new members arrive while the step settles)")
 
     url = database_url(args.database_url)
     if args.size and args.size != "full":
@@ -186,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "bench" not in db_name(url) and not args.allow_writes:
         raise SystemExit("The load test writes: use a benchmark database (name contains 'bench') or --allow-writes.")
-    think_min, think_max = think_range(args.think, parser)
     # Sessions are signed: this process and the server must share one key.
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     if not (args.no_migrate or (args.size and args.size != "full")):  # bench.generate migrated it
@@ -238,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             LOAD_MAX_SECONDS=str(args.max_seconds),
             LOAD_WARMUP_SECONDS=str(args.warmup_seconds),
             LOAD_SETTLE_SECONDS=str(args.settle_seconds),
+            LOAD_ARRIVAL_SECONDS=str(args.arrival_seconds),
             LOAD_STOP_ON=args.stop_on,
             LOAD_MAX_MEMBERS=str(args.max_members),
             LOAD_THINK_MIN=str(think_min),
@@ -306,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\nMembers held: {result['held']} under every threshold ({streams}), {result['held_errors_and_p99']} "
         f"under the server-error and p99 thresholds ({vendor}, {args.processes} process(es) x {args.threads} "
         f"threads, redis {'on' if args.redis_url else 'off'}; steps judged over {args.step_seconds:.0f} s after "
-        f"{args.settle_seconds:.0f} s of settling); stopped: {result['stopped_because']}"
+        f"{args.settle_seconds:.0f} s of settling, arrivals spread over {args.arrival_seconds:.0f} s); "
+        f"stopped: {result['stopped_because']}"
     )
     print(f"Load average before/after: {load_before[0]:.2f} / {load_during[0]:.2f}. Figures: {out}")
     if result["client_errors"]:

@@ -46,6 +46,10 @@ WARMUP_SECONDS = float(os.environ.get("LOAD_WARMUP_SECONDS", "5"))
 # data no cache holds yet), this long passes before the step's window is judged:
 # the window measures the step's members as they keep going, not their arrival.
 SETTLE_SECONDS = float(os.environ.get("LOAD_SETTLE_SECONDS", "0"))
+# Over how many seconds a step's new members arrive (0: within about a second, as
+# before). Two hundred members signing in within a second is a burst of home pages and
+# stream openings that no settling window judged a minute later should carry.
+ARRIVAL_SECONDS = float(os.environ.get("LOAD_ARRIVAL_SECONDS", "0"))
 MAX_MEMBERS = min(int(os.environ.get("LOAD_MAX_MEMBERS", "1000")), len(MEMBERS))
 THINK = (float(os.environ.get("LOAD_THINK_MIN", "1")), float(os.environ.get("LOAD_THINK_MAX", "5")))
 # "any": stop at the first step crossing any threshold (issue 6's rule). "p99": stop
@@ -300,6 +304,7 @@ class StepRamp(LoadTestShape):
     def __init__(self) -> None:
         super().__init__()
         self.users = START
+        self.previous = 0  # members before this step
         self.step_started: float | None = None
         self.settled = False
         self.settle_counts = (0, 0)  # requests and server errors while the step settled
@@ -366,9 +371,14 @@ class StepRamp(LoadTestShape):
         with open(RESULT_FILE, "w") as handle:
             json.dump(result, handle, indent=2)
 
+    def _rate(self) -> float:
+        if ARRIVAL_SECONDS > 0:
+            return max(self.users - self.previous, 1) / ARRIVAL_SECONDS
+        return max(self.users, 1.0) / 2
+
     def tick(self) -> tuple[int, float] | None:
         now = self.get_run_time()
-        spawn = (self.users, max(self.users, 1.0) / 2)
+        spawn = (self.users, self._rate())
         if now < WARMUP_SECONDS:  # first requests compile templates, fill caches: not judged
             return spawn
         if self.step_started is None:
@@ -386,6 +396,7 @@ class StepRamp(LoadTestShape):
             return spawn
         row = self._judge()
         row["settle_seconds"] = SETTLE_SECONDS
+        row["arrival_seconds"] = ARRIVAL_SECONDS
         self.steps.append(row)
         print(
             f"step {row['members']:>5} members: {row['req_per_s']:7.1f} req/s, mean {row['mean_ms']:7.1f} ms, "
@@ -402,9 +413,10 @@ class StepRamp(LoadTestShape):
         if now + SETTLE_SECONDS + STEP_SECONDS > MAX_SECONDS + WARMUP_SECONDS:
             self._finish(f"time bound {MAX_SECONDS:.0f} s")
             return None
+        self.previous = self.users
         self.users = min(MAX_MEMBERS, max(self.users + 1, int(self.users * FACTOR)))
         self._start_step(now)
-        return self.users, max(self.users, 1.0) / 2
+        return self.users, self._rate()
 
     def _start_step(self, now: float) -> None:
         """A new step: its members arrive now; judged after SETTLE_SECONDS."""

@@ -128,3 +128,20 @@ def test_load_think_time_reads_ranges_presets_and_refuses_the_rest():
     for bad in ("fast", "5-1", "-3", "1-x"):
         with pytest.raises(SystemExit):
             think_range(bad, parser)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--think", "slow"],
+        ["--arrival-seconds", "30", "--settle-seconds", "10"],
+        ["--arrival-seconds", "-1"],
+    ],
+)
+def test_load_refuses_bad_options_before_touching_anything(argv, capsys):
+    from bench.load import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2  # argparse's usage error
+    assert "--" in capsys.readouterr().err
