@@ -53,7 +53,9 @@ class Source:
     build: Callable[[int], DocumentData | None]  # None: the object is gone (remove it)
     build_all: Callable[[], Iterable[DocumentData]]
     # A filter on Document columns restricting this kind to what the viewer may see;
-    # None when the viewer may see nothing of this kind.
+    # None when the viewer may see nothing of this kind. It may read only the viewer's
+    # id, signed-in and active state and role; memberships, follows and the like go in
+    # as subqueries (its SQL is compiled once per process: selectors.scope_where).
     scope: Callable[[Any], Q | None]
     present: Callable[[Any, list[int]], dict[int, Hit]]
     # People, communities and topics: matched on their names too (partial words, typos)
@@ -68,10 +70,17 @@ class Source:
 
 
 _SOURCES: dict[str, Source] = {}
+_VERSION = [0]
 
 
 def register(source: Source) -> None:
     _SOURCES[source.kind] = source
+    _VERSION[0] += 1
+
+
+def version() -> int:
+    """Grows with every registration (compiled scopes are remembered per version)."""
+    return _VERSION[0]
 
 
 def get(kind: str) -> Source | None:

@@ -9,19 +9,21 @@ an index row that has not caught up yet can drop out of a page, never leak into 
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from townhall.search import registry
 from townhall.search.backends import backend
-from townhall.search.backends.base import CANDIDATES, NAME_KINDS, Row, compiled, is_names
+from townhall.search.backends.base import CANDIDATES, NAME_KINDS, Row, Where, compile_where, compiled, is_names
 from townhall.search.models import Document
 from townhall.search.query import ParsedQuery, parse, partial_forms
 from townhall.search.registry import Hit, Source
@@ -37,6 +39,8 @@ SUGGEST_POSTS = 3
 # As you type, the best posts among the newest 200 matches: ranking the full
 # CANDIDATES would cost more than the 30 ms a keystroke may take on 1M posts.
 SUGGEST_CANDIDATES = 200
+# Compiled scopes remembered per process (scope_where): a few KB each.
+REMEMBER_SCOPES = 1024
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,50 @@ def scope(viewer: Any, kinds: Sequence[str] | None = None) -> Q:
         part = (Q(kind=members[0]) if len(members) == 1 else Q(kind__in=members)) & allowed
         condition = part if condition is None else condition | part
     return _nothing() if condition is None else condition
+
+
+_REMEMBERED: OrderedDict[tuple[Any, ...], Where] = OrderedDict()
+_REMEMBERED_LOCK = threading.Lock()
+
+
+def _identity(viewer: Any) -> tuple[Any, ...]:
+    """All a scope may read of the viewer (see scope_where)."""
+    return (
+        getattr(viewer, "pk", None),
+        bool(viewer.is_authenticated),
+        bool(getattr(viewer, "is_active", False)),
+        getattr(viewer, "role", None),
+    )
+
+
+def scope_where(viewer: Any, kinds: Sequence[str]) -> Where:
+    """`scope(viewer, kinds)` compiled to SQL, remembered in this process for the
+    viewer's identity (id, signed in, active, role). Building and compiling a scope
+    costs milliseconds of Python on every search and keystroke; what it compiles to
+    changes only with those: every scope (directory, communities, posts) reads the
+    viewer's memberships, follows and invitations through subqueries that the
+    database evaluates with each statement, so a membership revoked a moment ago
+    already counts. test_scope_cache.py holds every registered scope to that."""
+    key = (connection.vendor, registry.version(), tuple(kinds), *_identity(viewer))
+    with _REMEMBERED_LOCK:
+        found = _REMEMBERED.get(key)
+        if found is not None:
+            _REMEMBERED.move_to_end(key)
+            return found
+    where = compiled(scope(viewer, kinds))
+    with _REMEMBERED_LOCK:
+        _REMEMBERED[key] = where
+        while len(_REMEMBERED) > REMEMBER_SCOPES:
+            _REMEMBERED.popitem(last=False)
+    return where
+
+
+def _narrowed(where: Where, narrowing: Q) -> Where:
+    """A compiled scope ANDed with the query's own filters (compiled each time)."""
+    if not narrowing:
+        return where
+    sql, params = compile_where(narrowing)
+    return Where(f"({where.sql}) AND ({sql})", (*where.params, *params))
 
 
 def _handles(value: str) -> list[str]:
@@ -198,7 +246,6 @@ def search(
     # Every kind is counted (the tabs show them all); the kind filter picks the page.
     kinds = known
     narrowing = _filter_condition(parsed, filters)
-    condition = scope(viewer, kinds) & narrowing
     engine = backend()
     sort = filters.sort if filters.sort in SORTS else "relevance"
     partial = False
@@ -218,9 +265,10 @@ def search(
     # the name kinds' branches (never true for their rows): 2.4 ms less per search on
     # PostgreSQL at 1M posts. The names statements keep the whole scope: narrowed to
     # their kinds they measured ~2.5 ms slower each.
-    everything = compiled(condition)
+    everything = _narrowed(scope_where(viewer, kinds), narrowing)
     where = {
-        tuple(group): everything if is_names(group) else compiled(scope(viewer, group) & narrowing) for group in groups
+        tuple(group): everything if is_names(group) else _narrowed(scope_where(viewer, group), narrowing)
+        for group in groups
     }
 
     # Posts and comments: one statement returns the candidates with their scores; the
@@ -242,13 +290,15 @@ def search(
                 found[row.kind] += 1
         return dict(found)
 
+    # Listing without text (filters only) goes through the ORM's own query.
+    condition = Q() if parsed.has_text else scope(viewer, kinds) & narrowing
     if parsed.has_text:
         counts = count_all(False)
         if not counts and any(len(word) >= 4 for word in parsed.words):
             partial = True
             counts = count_all(True)
         if not counts and parsed.words and not (parsed.phrases or parsed.topics):
-            names = engine.names(parsed.words, condition, limit=NAME_HITS)
+            names = engine.names(parsed.words, everything, limit=NAME_HITS)
             tally: dict[str, int] = defaultdict(int)
             for row in names:
                 tally[row.kind] += 1
@@ -312,10 +362,9 @@ def suggest(*, viewer: Any, query: str) -> list[Result]:
     if not words:
         return []
     engine = backend()
-    names_scope = scope(viewer, NAME_KINDS)
     rows: list[Row] = []
     if all(len(word) >= 3 for word in words):
-        names_where = compiled(names_scope)  # once for both statements
+        names_where = scope_where(viewer, NAME_KINDS)  # for both statements
         rows = engine.names_containing(words, names_where, limit=SUGGEST_NAMES)
         if len(rows) < SUGGEST_NAMES:
             seen = {row.id for row in rows}
@@ -323,13 +372,13 @@ def suggest(*, viewer: Any, query: str) -> list[Result]:
                 : SUGGEST_NAMES - len(rows)
             ]
     else:
-        rows = engine.names_starting(fold(" ".join(words)), names_scope, limit=SUGGEST_NAMES)
+        rows = engine.names_starting(fold(" ".join(words)), scope(viewer, NAME_KINDS), limit=SUGGEST_NAMES)
     order = {kind: position for position, kind in enumerate(registry.kinds())}
     rows.sort(key=lambda row: order.get(row.kind, 99))
     if len(" ".join(words)) >= 3:
         rows += engine.search(
             ParsedQuery(words=words, phrases=parsed.phrases),
-            compiled(scope(viewer, ["post"])),
+            scope_where(viewer, ["post"]),
             kinds=["post"],
             sort="relevance",
             limit=SUGGEST_POSTS,

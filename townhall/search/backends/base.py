@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
 from django.db.models import Count, Q
 
@@ -64,7 +65,12 @@ def compile_where(condition: Q | Where) -> tuple[str, list[Any]]:
         return condition.sql, list(condition.params)
     query = Document.objects.filter(condition).query
     compiler = query.get_compiler(connection=connection)
-    sql, params = compiler.compile(query.where)
+    try:
+        sql, params = compiler.compile(query.where)
+    except EmptyResultSet:  # e.g. a scope for a viewer who may see nothing
+        return "1=0", []
+    except FullResultSet:
+        return "1=1", []
     return sql or "1=1", list(params)
 
 

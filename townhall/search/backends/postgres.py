@@ -39,15 +39,19 @@ def _lexeme(word: str) -> str:
     return "'" + word.replace("'", "''") + "'"
 
 
+def _prefixes(word: str, *, partial: bool) -> list[str]:
+    """The word (and, for partial matching, its partial forms) as tsquery prefixes."""
+    return [f"{_lexeme(form)}:*" for form in (partial_forms(word) if partial else [word])]
+
+
 def tsquery(parsed: ParsedQuery, *, partial: bool = False) -> tuple[str, list[Any]]:
     """The tsquery expression: every word as a prefix, phrases through
     websearch_to_tsquery, topics on weight C; all of them required (&&)."""
     parts: list[str] = []
     params: list[Any] = []
     for word in parsed.words:
-        forms = partial_forms(word) if partial else [word]
         parts.append("to_tsquery('english'::regconfig, %s)")
-        params.append(" | ".join(f"{_lexeme(form)}:*" for form in forms))
+        params.append(" | ".join(_prefixes(word, partial=partial)))
     for phrase in parsed.phrases:
         parts.append("websearch_to_tsquery('english'::regconfig, %s)")
         params.append('"' + " ".join(phrase) + '"')
@@ -87,7 +91,7 @@ def expand(parsed: ParsedQuery, *, partial: bool = False) -> tuple[str, list[Any
     for (migration 0006): the same matches, which the GIN index finds without merging
     every posting list under the prefix. None when a word stands for no lexeme at all:
     no document can match."""
-    words = [[f"{_lexeme(form)}:*" for form in (partial_forms(word) if partial else [word])] for word in parsed.words]
+    words = [_prefixes(word, partial=partial) for word in parsed.words]
     forms = [form for word in words for form in word]
     stems: dict[int, str | None] = {}
     found: dict[int, list[str]] = {}
