@@ -9,8 +9,7 @@ an index row that has not caught up yet can drop out of a page, never leak into 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -112,8 +111,7 @@ def scope(viewer: Any, kinds: Sequence[str] | None = None) -> Q:
     return _nothing() if condition is None else condition
 
 
-_REMEMBERED: OrderedDict[tuple[Any, ...], Where] = OrderedDict()
-_REMEMBERED_LOCK = threading.Lock()
+_REMEMBERED: dict[tuple[Any, ...], Where] = {}
 
 
 def _identity(viewer: Any) -> tuple[Any, ...]:
@@ -135,17 +133,13 @@ def scope_where(viewer: Any, kinds: Sequence[str]) -> Where:
     database evaluates with each statement, so a membership revoked a moment ago
     already counts. test_scope_cache.py holds every registered scope to that."""
     key = (connection.vendor, registry.version(), tuple(kinds), *_identity(viewer))
-    with _REMEMBERED_LOCK:
-        found = _REMEMBERED.get(key)
-        if found is not None:
-            _REMEMBERED.move_to_end(key)
-            return found
-    where = compiled(scope(viewer, kinds))
-    with _REMEMBERED_LOCK:
-        _REMEMBERED[key] = where
-        while len(_REMEMBERED) > REMEMBER_SCOPES:
-            _REMEMBERED.popitem(last=False)
-    return where
+    found = _REMEMBERED.get(key)
+    if found is None:
+        found = compiled(scope(viewer, kinds))
+        if len(_REMEMBERED) >= REMEMBER_SCOPES:
+            _REMEMBERED.clear()  # forgetting costs one compile per viewer
+        _REMEMBERED[key] = found
+    return found
 
 
 def _narrowed(where: Where, narrowing: Q) -> Where:
