@@ -147,7 +147,7 @@ def _narrowed(where: Where, narrowing: Q) -> Where:
     if not narrowing:
         return where
     sql, params = compile_where(narrowing)
-    return Where(f"({where.sql}) AND ({sql})", (*where.params, *params))
+    return where.and_sql(f"({sql})", params)
 
 
 def _handles(value: str) -> list[str]:

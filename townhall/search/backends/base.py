@@ -54,8 +54,12 @@ class Where:
     sql: str
     params: tuple[Any, ...]
 
+    def and_sql(self, sql: str, params: Sequence[Any]) -> Where:
+        """This condition and `sql` (one predicate, or parenthesised by the caller)."""
+        return Where(f"({self.sql}) AND {sql}", (*self.params, *params))
+
     def and_kind(self, kind: str) -> Where:
-        return Where(f"({self.sql}) AND search_document.kind = %s", (*self.params, kind))
+        return self.and_sql("search_document.kind = %s", [kind])
 
 
 def compile_where(condition: Q | Where) -> tuple[str, list[Any]]:
@@ -78,8 +82,8 @@ def names_where(condition: Q | Where) -> tuple[str, list[Any]]:
     """`condition` narrowed to people, communities and topics, compiled (a Where
     compiled once per keystroke is narrowed without compiling it again)."""
     if isinstance(condition, Where):
-        kinds, kind_params = kinds_sql(NAME_KINDS)
-        return f"({condition.sql}) AND {kinds}", [*condition.params, *kind_params]
+        narrowed = condition.and_sql(*kinds_sql(NAME_KINDS))
+        return narrowed.sql, list(narrowed.params)
     return compile_where(condition & Q(kind__in=NAME_KINDS))
 
 
