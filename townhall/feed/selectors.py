@@ -61,9 +61,11 @@ from townhall.posts.selectors import (
     attach_shared,
     followed_topic_ids,
     latest_comments,
+    load_details,
     seen_counts,
     visible_posts,
     with_details,
+    with_joins,
 )
 from townhall.posts.text import topic_slug
 from townhall.reactions.models import EMOJI, ReactionKind
@@ -454,14 +456,15 @@ def community_feed(
 ) -> Page[Post]:
     """Posts in `community` the viewer may read (none if they may not). Pinned posts
     (at most MAX_PINNED, latest pin first) lead the first page on top of `limit` and
-    never appear in the stream below. Two queries on the first page, one after."""
+    never appear in the stream below. Two queries on the first page, one after, and
+    two for the images and topics of all the posts read."""
     fields = order_fields(order)
-    posts = _cards_base(viewer).filter(community_id=community.pk)
+    posts = with_joins(visible_posts(viewer)).filter(community_id=community.pk)
     page = _page(posts.filter(pinned_at__isnull=True), fields=fields, cursor=cursor, limit=limit)
-    if cursor:
-        return page
-    pinned = list(posts.filter(pinned_at__isnull=False).order_by("-pinned_at", "-id")[:MAX_PINNED])
-    return Page(items=pinned + page.items, next_cursor=page.next_cursor)
+    pinned = [] if cursor else list(posts.filter(pinned_at__isnull=False).order_by("-pinned_at", "-id")[:MAX_PINNED])
+    items = pinned + page.items
+    load_details(items)
+    return Page(items=items, next_cursor=page.next_cursor)
 
 
 def company_feed(

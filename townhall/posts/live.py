@@ -35,8 +35,8 @@ from townhall.realtime.publish import publish_on_commit
 
 
 def readers(user_ids: list[int], post_id: int) -> set[int]:
-    """The people among `user_ids` who may see the post now. Three queries (the post,
-    the people, their seats in its community) whatever the number of people."""
+    """The people among `user_ids` who may see the post now. Two queries (the post,
+    the people with their seats in its community) whatever the number of people."""
     post = Post.objects.select_related("community").filter(pk=post_id).first()
     if post is None or post.deleted_at is not None:
         return set()

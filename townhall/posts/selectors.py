@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 
 from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
 from townhall.communities.models import Community, MemberRole, Membership
@@ -48,12 +48,27 @@ def visible_posts(viewer: AnyUser) -> QuerySet[Post]:
     return Post.objects.none() if condition is None else Post.objects.filter(condition)
 
 
-def with_details(posts: QuerySet[Post]) -> QuerySet[Post]:
-    """The joins and prefetches a rendered post uses (author, place, images, topics)."""
-    return posts.select_related(*POST_RELATED).prefetch_related(
+def _detail_prefetches() -> tuple[Prefetch, Prefetch]:
+    return (
         Prefetch("images", queryset=Attachment.objects.order_by("position", "id")),
         Prefetch("topics", queryset=Topic.objects.order_by("slug")),
     )
+
+
+def with_details(posts: QuerySet[Post]) -> QuerySet[Post]:
+    """The joins and prefetches a rendered post uses (author, place, images, topics)."""
+    return posts.select_related(*POST_RELATED).prefetch_related(*_detail_prefetches())
+
+
+def with_joins(posts: QuerySet[Post]) -> QuerySet[Post]:
+    """with_details without its prefetches, for posts read in several queries that
+    load_details then completes together (two queries for all of them)."""
+    return posts.select_related(*POST_RELATED)
+
+
+def load_details(posts: Sequence[Post]) -> None:
+    """The prefetches of with_details for posts read through with_joins."""
+    prefetch_related_objects(list(posts), *_detail_prefetches())
 
 
 def attach_shared(*, viewer: AnyUser, posts: Sequence[Post]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 
 from townhall.accounts.permissions import AnyUser, is_signed_in
+from townhall.core.errors import NotFound
 from townhall.core.pagination import Page, paginate
 from townhall.reactions import registry
 from townhall.reactions.models import Reaction, ReactionKind
@@ -73,11 +74,19 @@ def reactors(
     kind: str | None = None,
     cursor: str | None = None,
     limit: int = 24,
+    verified: bool = False,
 ) -> Page[Reaction]:
     """Who reacted to a target the viewer may see (optionally one kind), newest first,
     with each person and profile loaded. Two queries per page (visibility, the page).
-    NotFound for a hidden or missing target; ValidationFailed for a bad cursor or limit."""
-    check_see_target(viewer, target_type, target_id)
+    NotFound for a hidden or missing target; ValidationFailed for a bad cursor or limit.
+
+    `verified`: the caller has itself just read the target through its type's
+    visibility rule for this viewer (the post page's post), so it is not checked again
+    (one query)."""
+    if not verified:
+        check_see_target(viewer, target_type, target_id)
+    elif not is_signed_in(viewer):
+        raise NotFound()
     rows = Reaction.objects.filter(target_type=target_type, target_id=target_id).select_related("user", "user__profile")
     if kind is not None:
         rows = rows.filter(kind=kind)

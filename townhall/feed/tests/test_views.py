@@ -286,11 +286,14 @@ def test_react_toggles_and_works_without_javascript(town: Town, me: Client) -> N
 def test_who_reacted_on_the_post_page_and_reactors_page(town: Town, me: Client) -> None:
     post = post_create(actor=town.admin, body="React!", community=town.design)
     reaction_set(actor=town.friend, target_type="post", target_id=post.pk, kind="insightful")
+    reaction_set(actor=town.admin, target_type="post", target_id=post.pk, kind="insightful")
 
     detail = body(me.get(reverse("posts:detail", args=[post.pk])))
     reactors = body(me.get(reverse("posts:reactors", args=[post.pk]) + "?kind=insightful"))
 
     assert "Insightful" in detail and "Fred Friend" in detail
+    section = detail[detail.index('id="who-reacted-heading"') :]
+    assert '<strong>Insightful</strong> <span class="muted">(2)</span>' in section  # both counted
     assert "Fred Friend" in reactors
 
 

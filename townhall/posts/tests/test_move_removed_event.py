@@ -9,10 +9,12 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from townhall.accounts.models import User
 from townhall.communities.models import Community, Membership
 from townhall.core.errors import PermissionDenied
 from townhall.posts import services as posts
 from townhall.posts.models import Post
+from townhall.posts.permissions import can_view_post
 from townhall.posts.tests.conftest import World
 from townhall.realtime import registry
 from townhall.realtime.models import Event
@@ -93,7 +95,43 @@ def test_community_guard_lets_through_only_who_may_read_the_old_community_now(wo
     assert registry.allowed("community", world.private.pk, ids) == set()
 
 
-def test_community_guard_costs_three_queries_whatever_the_number_of_people(world: World, django_assert_num_queries):
+def test_community_guard_costs_two_queries_whatever_the_number_of_people(world: World, django_assert_num_queries):
     many = [UserFactory().pk for _ in range(5)]
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         registry.allowed("community", world.private.pk, [world.author.pk, world.outsider.pk, *many])
+
+
+def _everyone(world: World) -> list[User]:
+    people = [world.author, world.admin, world.outsider, world.guest, world.site_admin, world.ic_moderator]
+    return [*people, world.inactive]
+
+
+def _oracle(world: World, post: Post) -> set[int]:
+    """What can_view_post says, each person and post read afresh through the ORM."""
+    fresh = Post.objects.select_related("community").get(pk=post.pk)
+    return {p.pk for p in User.objects.filter(pk__in=[q.pk for q in _everyone(world)]) if can_view_post(p, fresh)}
+
+
+def test_post_guard_agrees_with_the_oracle_and_follows_every_change_at_once(world: World, django_assert_num_queries):
+    ids = [person.pk for person in _everyone(world)]
+    in_private = PostFactory(author=world.author, community=world.private)
+    in_public = PostFactory(author=world.author, community=world.public)
+    on_profile = PostFactory(author=world.guest, community=None, profile_user=world.guest)
+    for post in (in_private, in_public, on_profile):
+        assert registry.allowed("post", post.pk, ids) == _oracle(world, post)
+    assert registry.allowed("post", in_private.pk, ids) == {world.author.pk, world.admin.pk}
+    assert world.guest.pk in registry.allowed("post", on_profile.pk, ids)  # a guest's own profile
+    with django_assert_num_queries(2):  # the post, then the people with their seats
+        registry.allowed("post", in_private.pk, ids)
+    # Whatever the guard remembers of people between events, none of these may wait:
+    Membership.objects.filter(community=world.private, user=world.author).delete()
+    Membership.objects.create(community=world.private, user=world.outsider)
+    User.objects.filter(pk=world.admin.pk).update(is_active=False)
+    User.objects.filter(pk=world.site_admin.pk).update(role="guest")
+    world.public.visibility = "private"
+    world.public.save(update_fields=["visibility"])
+    for post in (in_private, in_public, on_profile):
+        assert registry.allowed("post", post.pk, ids) == _oracle(world, post)
+    assert registry.allowed("post", in_private.pk, ids) == {world.outsider.pk}
+    Post.objects.filter(pk=in_public.pk).update(deleted_at=timezone.now())
+    assert registry.allowed("post", in_public.pk, ids) == set()

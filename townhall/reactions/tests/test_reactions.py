@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -162,6 +163,21 @@ def test_reactors_query_count_is_constant(people: dict[str, User], django_assert
         reaction_set(actor=UserFactory(), target_type="post", target_id=post.pk, kind="insightful")
     with django_assert_max_num_queries(len(small.captured_queries)):
         read()
+
+
+def test_reactors_of_a_verified_target_skip_the_visibility_check(
+    people: dict[str, User], django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    community = CommunityFactory(members=[people["ada"]])
+    post = post_create(actor=people["ada"], body="x", community=community)
+    reaction_set(actor=people["bob"], target_type="post", target_id=post.pk, kind="like")
+    with django_assert_num_queries(1):
+        page = reactors(viewer=people["ada"], target_type="post", target_id=post.pk, verified=True)
+    assert [r.user_id for r in page.items] == [people["bob"].pk]
+    with django_assert_num_queries(2):
+        reactors(viewer=people["ada"], target_type="post", target_id=post.pk)
+    with pytest.raises(NotFound):  # nobody signed in: nothing to show, verified or not
+        reactors(viewer=AnonymousUser(), target_type="post", target_id=post.pk, verified=True)
 
 
 def test_reaction_summaries_for_many_targets_in_two_queries(people: dict[str, User], django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
