@@ -10,7 +10,7 @@ Starts `townhall serve --no-worker --workers 1` on a free loopback port, opens N
 streams to `/events/stream?feed=community:<id>` from one asyncio client (in batches),
 then creates `--posts` posts through the API, one at a time, and records when each
 stream receives each `post.created` event. Every delivery passes the post guard for
-all N people (three queries) before it is written to the N streams.
+all N people (two queries) before it is written to the N streams.
 
 Reports, per N: p50/p99/max of post create -> delivery over every (stream, post)
 pair, the time until the last stream had it, streams that missed a post, the server's

@@ -16,7 +16,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, p
 from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
 from townhall.communities.models import Community, MemberRole, Membership
 from townhall.communities.permissions import Seat, is_site_moderator, remember_invited, remember_seat
-from townhall.communities.selectors import readable_community_ids, visible_community_ids
+from townhall.communities.selectors import readable_community_ids, readable_community_ids_sql, visible_community_ids
 from townhall.core.errors import NotFound
 from townhall.core.pagination import Page, paginate
 from townhall.directory.selectors import people_visible_to
@@ -37,7 +37,7 @@ def _visibility(viewer: AnyUser, prefix: str = "") -> Q | None:
     on_profile = Q(**{f"{prefix}community__isnull": True})
     if not can_browse_directory(viewer):
         on_profile &= Q(**{f"{prefix}author_id": viewer.pk}) | Q(**{f"{prefix}profile_user_id": viewer.pk})
-    readable = Q(**{f"{prefix}community_id__in": readable_community_ids(viewer)})
+    readable = Q(**{f"{prefix}community_id__in": readable_community_ids_sql(viewer)})
     return Q(**{f"{prefix}deleted_at__isnull": True}) & (readable | on_profile)
 
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from townhall.core.remembered import Remembered
 from townhall.search import registry
 from townhall.search.backends import backend
 from townhall.search.backends.base import CANDIDATES, NAME_KINDS, Row, Where, compile_where, compiled, is_names
@@ -111,35 +111,18 @@ def scope(viewer: Any, kinds: Sequence[str] | None = None) -> Q:
     return _nothing() if condition is None else condition
 
 
-_REMEMBERED: dict[tuple[Any, ...], Where] = {}
-
-
-def _identity(viewer: Any) -> tuple[Any, ...]:
-    """All a scope may read of the viewer (see scope_where)."""
-    return (
-        getattr(viewer, "pk", None),
-        bool(viewer.is_authenticated),
-        bool(getattr(viewer, "is_active", False)),
-        getattr(viewer, "role", None),
-    )
+_SCOPES: Remembered[Where] = Remembered(size=REMEMBER_SCOPES)
 
 
 def scope_where(viewer: Any, kinds: Sequence[str]) -> Where:
     """`scope(viewer, kinds)` compiled to SQL, remembered in this process for the
-    viewer's identity (id, signed in, active, role). Building and compiling a scope
-    costs milliseconds of Python on every search and keystroke; what it compiles to
-    changes only with those: every scope (directory, communities, posts) reads the
-    viewer's memberships, follows and invitations through subqueries that the
+    viewer's identity (id, signed in, active, role; core/remembered.py). Building and
+    compiling a scope costs milliseconds of Python on every search and keystroke; what
+    it compiles to changes only with those: every scope (directory, communities, posts)
+    reads the viewer's memberships, follows and invitations through subqueries that the
     database evaluates with each statement, so a membership revoked a moment ago
     already counts. test_scope_cache.py holds every registered scope to that."""
-    key = (connection.vendor, registry.version(), tuple(kinds), *_identity(viewer))
-    found = _REMEMBERED.get(key)
-    if found is None:
-        found = compiled(scope(viewer, kinds))
-        if len(_REMEMBERED) >= REMEMBER_SCOPES:
-            _REMEMBERED.clear()  # forgetting costs one compile per viewer
-        _REMEMBERED[key] = found
-    return found
+    return _SCOPES.get(viewer, lambda: compiled(scope(viewer, kinds)), extra=(registry.version(), tuple(kinds)))
 
 
 def _narrowed(where: Where, narrowing: Q) -> Where:
