@@ -19,8 +19,53 @@ import argparse
 import platform
 import statistics
 import time
+from typing import Any
 
 from bench.generate import database_url, db_name, setup_django
+
+
+def measure(*, people: list[int], posts: int, rounds: int) -> list[dict[str, Any]]:
+    """One row per count of connected people: p50/p95/mean ms per guard call, how many
+    calls, and how many people were let through per round."""
+    from townhall.accounts.models import User
+    from townhall.posts.models import Post
+    from townhall.realtime import registry
+
+    in_places = list(
+        Post.objects.filter(community__isnull=False, deleted_at__isnull=True)
+        .order_by("-id")
+        .values_list("id", "community_id")[:posts]
+    )
+    on_profiles = list(
+        Post.objects.filter(community__isnull=True, deleted_at__isnull=True)
+        .order_by("-id")
+        .values_list("id", flat=True)[: max(1, posts // 4)]
+    )
+    calls = [("post", pk) for pk, _ in in_places] + [("post", pk) for pk in on_profiles]
+    calls += [("community", cid) for cid in dict.fromkeys(cid for _, cid in in_places)]
+    rows = []
+    for count in people:
+        ids = list(User.objects.order_by("id").values_list("id", flat=True)[:count])
+        times: list[float] = []
+        let_through = 0
+        for _ in range(rounds):
+            for kind, pk in calls:
+                started = time.perf_counter()
+                allowed = registry.allowed(kind, pk, ids)
+                times.append((time.perf_counter() - started) * 1000)
+                let_through += len(allowed)
+        times.sort()
+        rows.append(
+            {
+                "people": len(ids),
+                "calls": len(times),
+                "p50_ms": statistics.median(times) if times else None,
+                "p95_ms": times[min(len(times) - 1, int(len(times) * 0.95))] if times else None,
+                "mean_ms": statistics.mean(times) if times else None,
+                "let_through": let_through // max(1, rounds),
+            }
+        )
+    return rows
 
 
 def main() -> None:
@@ -35,38 +80,11 @@ def main() -> None:
 
     from django.db import connection
 
-    from townhall.accounts.models import User
-    from townhall.posts.models import Post
-    from townhall.realtime import registry
-
-    in_places = list(
-        Post.objects.filter(community__isnull=False, deleted_at__isnull=True)
-        .order_by("-id")
-        .values_list("id", "community_id")[: args.posts]
-    )
-    on_profiles = list(
-        Post.objects.filter(community__isnull=True, deleted_at__isnull=True)
-        .order_by("-id")
-        .values_list("id", flat=True)[: max(1, args.posts // 4)]
-    )
-    calls = [("post", pk) for pk, _ in in_places] + [("post", pk) for pk in on_profiles]
-    calls += [("community", cid) for cid in dict.fromkeys(cid for _, cid in in_places)]
     print(f"Guard calls on {connection.vendor} ({db_name(url)}), {platform.processor() or platform.machine()}")
-    for people in args.people:
-        ids = list(User.objects.order_by("id").values_list("id", flat=True)[:people])
-        times: list[float] = []
-        let_through = 0
-        for _ in range(args.rounds):
-            for kind, pk in calls:
-                started = time.perf_counter()
-                allowed = registry.allowed(kind, pk, ids)
-                times.append((time.perf_counter() - started) * 1000)
-                let_through += len(allowed)
-        times.sort()
-        p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+    for row in measure(people=args.people, posts=args.posts, rounds=args.rounds):
         print(
-            f"  {len(ids):>6} people: p50 {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, "
-            f"mean {statistics.mean(times):.2f} ms over {len(times)} calls ({let_through // args.rounds} let through per round)"
+            f"  {row['people']:>6} people: p50 {row['p50_ms']:.2f} ms, p95 {row['p95_ms']:.2f} ms, "
+            f"mean {row['mean_ms']:.2f} ms over {row['calls']} calls ({row['let_through']} let through per round)"
         )
 
 

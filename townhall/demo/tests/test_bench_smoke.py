@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench.generate import SIZES, generate
+from bench.guard import measure as measure_guard
 from bench.run import Bench, sse_result
 from townhall.posts.models import Comment, Post
 from townhall.reactions.models import Reaction
@@ -47,6 +48,8 @@ def test_bench_smoke_generates_and_measures(var_dir):
         sse, sse_figures = delivering.result(timeout=120)
     bench.results.append(sse)
     rows = {row["name"]: row for row in bench.report()}
+    [guard] = measure_guard(people=[20], posts=4, rounds=1)
+    assert guard["people"] == 20 and guard["calls"] > 0 and guard["let_through"] > 0
     home = rows["home feed, Latest, first page"]
     assert home["n"] == 3 and home["status"] == [200] and home["queries_max"] is not None
     assert home["peak_rss_mb"] > 0
