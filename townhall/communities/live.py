@@ -27,6 +27,8 @@ from townhall.realtime import registry
 # community, never on the person. A plain dict cleared when full, as core/display.py.
 _SHELLS: dict[tuple[int, str], User] = {}
 MAX_SHELLS = 20_000
+# from_db takes the values in the model's field order, whatever the names' order.
+_SHELL_FIELDS = [f.attname for f in User._meta.concrete_fields if f.attname in {"id", "is_active", "role"}]
 
 
 def _shell(uid: int, role: str) -> User:
@@ -35,9 +37,8 @@ def _shell(uid: int, role: str) -> User:
         if len(_SHELLS) >= MAX_SHELLS:
             _SHELLS.clear()
         known = {"id": uid, "is_active": True, "role": role}
-        # from_db takes the values in the model's field order, whatever the names' order.
-        names = [f.attname for f in User._meta.concrete_fields if f.attname in known]
-        person = _SHELLS[(uid, role)] = User.from_db(None, names, tuple(known[name] for name in names))
+        values = tuple(known[name] for name in _SHELL_FIELDS)
+        person = _SHELLS[(uid, role)] = User.from_db(None, _SHELL_FIELDS, values)
     return person
 
 

@@ -55,15 +55,15 @@ def _detail_prefetches() -> tuple[Prefetch, Prefetch]:
     )
 
 
-def with_details(posts: QuerySet[Post]) -> QuerySet[Post]:
-    """The joins and prefetches a rendered post uses (author, place, images, topics)."""
-    return posts.select_related(*POST_RELATED).prefetch_related(*_detail_prefetches())
-
-
 def with_joins(posts: QuerySet[Post]) -> QuerySet[Post]:
     """with_details without its prefetches, for posts read in several queries that
     load_details then completes together (two queries for all of them)."""
     return posts.select_related(*POST_RELATED)
+
+
+def with_details(posts: QuerySet[Post]) -> QuerySet[Post]:
+    """The joins and prefetches a rendered post uses (author, place, images, topics)."""
+    return with_joins(posts).prefetch_related(*_detail_prefetches())
 
 
 def load_details(posts: Sequence[Post]) -> None:
