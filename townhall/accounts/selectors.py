@@ -8,10 +8,16 @@ from django.utils import timezone
 
 from townhall.accounts.models import ApiToken, Invitation, Organisation, User, UserSession
 from townhall.accounts.permissions import check_administer
+from townhall.core.prepared import Prepared
+
+_ORGANISATION = Prepared("accounts.organisation", lambda: Organisation.objects.filter(pk=1)[:1])
 
 
 def organisation_get() -> Organisation:
     """The deployment's organisation, created with defaults on first use."""
+    found = next(iter(_ORGANISATION()), None)
+    if found is not None:
+        return found
     org, _ = Organisation.objects.get_or_create(pk=1)
     return org
 

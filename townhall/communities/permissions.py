@@ -15,6 +15,7 @@ from townhall.accounts.models import Role, User
 from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
 from townhall.communities.models import Community, CommunityInvitation, MemberRole, Membership, Visibility
 from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
+from townhall.core.prepared import Prepared
 
 _SEATS = "_townhall_seats"
 _INVITES = "_townhall_invites"
@@ -69,6 +70,15 @@ def forget_viewer_state(community: Community) -> None:
     community.__dict__.pop(_INVITES, None)
 
 
+_SEAT = Prepared(
+    "communities.seat",
+    lambda *, community, user: Membership.objects.filter(community_id=community, user_id=user).values_list(
+        "role", "synced", "muted"
+    )[:1],
+    ints=("community", "user"),
+)
+
+
 def seat_of(viewer: AnyUser, community: Community) -> Seat | None:
     """The signed-in viewer's membership, or None. One query, then cached."""
     if not is_signed_in(viewer) or community.pk is None:
@@ -76,11 +86,7 @@ def seat_of(viewer: AnyUser, community: Community) -> Seat | None:
     seats: dict[int, Seat | None] = community.__dict__.setdefault(_SEATS, {})
     uid = viewer_id(viewer)
     if uid not in seats:
-        row = (
-            Membership.objects.filter(community_id=community.pk, user_id=uid)
-            .values_list("role", "synced", "muted")
-            .first()
-        )
+        row = next(iter(_SEAT(community=int(community.pk), user=int(uid))), None)
         seats[uid] = Seat(*row) if row else None
     return seats[uid]
 

@@ -46,6 +46,7 @@ from townhall.communities.permissions import (
 )
 from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from townhall.core.pagination import Page, paginate
+from townhall.core.prepared import Prepared
 from townhall.core.remembered import Remembered
 from townhall.directory.permissions import can_view_person
 from townhall.directory.selectors import people_for_picker
@@ -182,11 +183,21 @@ def _has_pending_request(viewer: AnyUser, community: Community) -> bool:
     return cache[uid]
 
 
+_COMMUNITY_AT = Prepared(
+    "communities.community_at",
+    lambda *, viewer, slug: _with_viewer_state(Community.objects.filter(slug=slug, deleted_at__isnull=True), viewer)[
+        :1
+    ],
+    texts=("slug",),
+    viewer=True,
+)
+
+
 def community_get(*, viewer: AnyUser, slug: str) -> Community:
     """The community at `slug` if the viewer may know of it; NotFound otherwise,
     exactly as for a slug that never existed. One query (the viewer's seat,
     invitation and pending request come with it)."""
-    community = _with_viewer_state(Community.objects.filter(slug=slug, deleted_at__isnull=True), viewer).first()
+    community = next(iter(_COMMUNITY_AT(viewer=viewer, slug=slug)), None)
     if community is None:
         raise NotFound()
     _prime(community, viewer)

@@ -178,7 +178,7 @@ else:
 
 # Sessions live in the database so any process can serve any request and a Redis
 # outage never signs people out.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "townhall.accounts.sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

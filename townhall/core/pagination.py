@@ -94,7 +94,12 @@ def paginate(queryset: QuerySet[T], *, order: tuple[str, ...], cursor: str | Non
     if cursor:
         values = _typed(queryset.model, order, _decode(cursor, len(order)))
         queryset = queryset.filter(_after(order, values))
-    rows = list(queryset[: limit + 1])
+    return cut(list(queryset[: limit + 1]), order=order, limit=limit)
+
+
+def cut(rows: list[T], *, order: tuple[str, ...], limit: int) -> Page[T]:
+    """The page of up to `limit + 1` rows read in `order`: the first `limit`, and the
+    cursor after them when there was one more."""
     items = rows[:limit]
     next_cursor = None
     if len(rows) > limit:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, prefetch_related_objects
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -41,7 +41,8 @@ from townhall.communities.selectors import (
     readable_community_ids,
 )
 from townhall.core.errors import ValidationFailed
-from townhall.core.pagination import MAX_LIMIT, Page, _after, _typed, encode_cursor, paginate
+from townhall.core.pagination import MAX_LIMIT, Page, _after, _typed, cut, encode_cursor, paginate
+from townhall.core.prepared import Prepared
 from townhall.directory.follows import followee_ids
 from townhall.media.models import LinkPreview
 from townhall.posts.models import Attachment, Comment, Post, Topic
@@ -61,6 +62,7 @@ from townhall.posts.selectors import (
     attach_shared,
     followed_topic_ids,
     latest_comments,
+    live_posts_by_ids,
     load_details,
     seen_counts,
     visible_posts,
@@ -164,10 +166,10 @@ class Arms:
 
     readable_communities: list[int] = field(default_factory=list)
     each: list[tuple[str, list[int]]] = field(default_factory=list)
-    whole: list[Q] = field(default_factory=list)
+    whole: list[Where] = field(default_factory=list)
     # Conditions that only select posts the viewer may see whatever they are (their
     # own profile, communities the oracle just confirmed): read without the oracle.
-    confirmed: list[Q] = field(default_factory=list)
+    confirmed: list[Where] = field(default_factory=list)
     late_each: list[tuple[str, list[int]]] = field(default_factory=list)
     topic_ids: list[int] = field(default_factory=list)
     # Left out of every arm but readable_communities (muted communities, for the home feed).
@@ -191,33 +193,68 @@ def _oldest_for_score(score: float) -> datetime:
     return datetime.fromtimestamp(max(0.0, min(seconds, 32_503_680_000.0)), tz=UTC)
 
 
+@dataclass(frozen=True)
+class Where:
+    """An arm's condition: `lookup` (a column, or `<column>__any_of` for a list)
+    equals `value`; only posts on a profile when `on_profile`."""
+
+    lookup: str
+    value: int | list[int]
+    on_profile: bool = False
+
+    def q(self) -> Q:
+        condition = Q(**{self.lookup: self.value})
+        return condition & Q(community__isnull=True) if self.on_profile else condition
+
+
+def _prepared_arm(*, viewer: AnyUser, value: Any, muted: list[int], shape: tuple[Any, ...]) -> QuerySet[Any]:
+    lookup, on_profile, live, fields, limit = shape
+    condition = Where(lookup, value, on_profile).q() & ~Q(community_id__any_of=muted)
+    return _arm(viewer, condition, after=Q(), fields=fields, limit=limit, base=_live_posts() if live else None)
+
+
+# A first page's arms (no cursor), compiled once per shape (core/prepared.py). The
+# muted communities are always left out: arms over communities the viewer reads are
+# given no muted one anyway.
+_ARM_ONE = Prepared("feed.arm", _prepared_arm, ints=("value",), lists=("muted",), viewer=True)
+_ARM_ANY = Prepared("feed.arm_any", _prepared_arm, lists=("value", "muted"), viewer=True)
+
+
 class _Union:
     """Arms gathered into one UNION ALL statement (same-shaped SQL compiled once)."""
 
-    def __init__(self, viewer: AnyUser, *, after: Q, fields: tuple[str, str], limit: int, unless: Q) -> None:
+    def __init__(self, viewer: AnyUser, *, after: Q, fields: tuple[str, str], limit: int, muted: list[int]) -> None:
         self.viewer, self.fields, self.limit = viewer, fields, limit
         self.after = after
-        self.unless = unless
+        self.muted = muted
+        self.unless = ~Q(community_id__in=muted) if muted else Q()
         self.parts: list[str] = []
         self.params: list[Any] = []
 
-    def add(self, condition: Q, *, base: QuerySet[Post] | None = None) -> None:
-        condition &= self.unless
-        arm = _arm(self.viewer, condition, after=self.after, fields=self.fields, limit=self.limit, base=base)
-        sql, params = _compiled(arm)
+    def _sql(self, condition: Where | Q, *, live: bool, unless: bool, extra: Q | None = None) -> tuple[str, list[Any]]:
+        if isinstance(condition, Where) and extra is None and not self.after:
+            prepared = _ARM_ANY if isinstance(condition.value, list) else _ARM_ONE
+            shape = (condition.lookup, condition.on_profile, live, self.fields, self.limit)
+            return _compiled(prepared(viewer=self.viewer, value=condition.value, muted=self.muted, shape=shape))
+        where = condition.q() if isinstance(condition, Where) else condition
+        where &= extra or Q()
+        if unless:
+            where &= self.unless
+        base = _live_posts() if live else None
+        return _compiled(_arm(self.viewer, where, after=self.after, fields=self.fields, limit=self.limit, base=base))
+
+    def add(self, condition: Where | Q, *, live: bool = False) -> None:
+        """One arm: `condition` over what the viewer may see (over live posts when
+        `live`: only for conditions the oracle has confirmed)."""
+        sql, params = self._sql(condition, live=live, unless=True)
         self.parts.append(sql)
         self.params.extend(params)
 
-    def add_each(
-        self, lookup: str, values: list[int], extra: Q | None = None, *, base: QuerySet[Post] | None = None
-    ) -> None:
+    def add_each(self, lookup: str, values: list[int], extra: Q | None = None, *, live: bool = False) -> None:
+        """One arm per value of `lookup` (one LATERAL arm over them on PostgreSQL)."""
         if not values:
             return
-        condition = Q(**{lookup: _SENTINEL}) & (extra or Q())
-        if base is None:
-            condition &= self.unless
-        arm = _arm(self.viewer, condition, after=self.after, fields=self.fields, limit=self.limit, base=base)
-        sql, template = _compiled(arm)
+        sql, template = self._sql(Where(lookup, _SENTINEL), live=live, unless=not live, extra=extra)
         slot = template.index(_SENTINEL)
         if connection.vendor == "postgresql" and len(values) > 1:
             # One LATERAL arm over all the values: PostgreSQL plans one subquery
@@ -303,21 +340,21 @@ def _merged_page(*, viewer: AnyUser, arms: Arms, order: str, cursor: str | None,
         return _page(visible_posts(viewer).none(), fields=fields, cursor=cursor, limit=limit)
     key = fields[0].lstrip("-")
     best: dict[int, Any] = {}
-    unless = ~Q(community_id__in=arms.muted_communities) if arms.muted_communities else Q()
-    first = _Union(viewer, after=after, fields=fields, limit=limit, unless=unless)
-    first.add_each("community_id", arms.readable_communities, base=_live_posts())
+    muted = arms.muted_communities
+    first = _Union(viewer, after=after, fields=fields, limit=limit, muted=muted)
+    first.add_each("community_id", arms.readable_communities, live=True)
     for lookup, values in arms.each:
         first.add_each(lookup, values)
     for condition in arms.whole:
         first.add(condition)
     for condition in arms.confirmed:
-        first.add(condition, base=_live_posts())
+        first.add(condition, live=True)
     first.read(best)
 
     if arms.late_each or arms.topic_ids:
         ranked = sorted(best.values(), reverse=True)
         bar = ranked[limit] if len(ranked) > limit else None
-        second = _Union(viewer, after=after, fields=fields, limit=limit, unless=unless)
+        second = _Union(viewer, after=after, fields=fields, limit=limit, muted=muted)
         above = Q(**{f"{key}__gte": bar}) if bar is not None else Q()
         recent = above
         if bar is not None and key == "hot_score":
@@ -336,8 +373,7 @@ def _merged_page(*, viewer: AnyUser, arms: Arms, order: str, cursor: str | None,
     # Every arm read through the oracle (or through communities it had just confirmed),
     # so the page is loaded by id; a post deleted since is left out.
     page = winners[:limit]
-    loaded = with_details(Post.objects.filter(pk__in=[post_id for post_id, _ in page], deleted_at__isnull=True))
-    by_id = {post.pk: post for post in loaded}
+    by_id = {post.pk: post for post in live_posts_by_ids([post_id for post_id, _ in page])}
     items = [by_id[post_id] for post_id, _ in page if post_id in by_id]
     next_cursor = None
     if len(winners) > limit:
@@ -362,6 +398,19 @@ def home_sources(*, viewer: AnyUser) -> HomeSources:
     selects in a UNION ALL: each round trip costs more than these tiny reads)."""
     if not is_signed_in(viewer):
         return HomeSources([], [], [], [])
+    found: dict[int, list[int]] = {1: [], 2: [], 3: [], 4: []}
+    for kind, pk, muted, readable_now in _HOME_SOURCES(viewer=viewer):
+        if kind == 1:
+            if muted:
+                found[4].append(pk)
+            elif readable_now:
+                found[1].append(pk)
+        else:
+            found[kind].append(pk)
+    return HomeSources(sorted(found[1]), sorted(found[4]), sorted(found[2]), sorted(found[3]))
+
+
+def _home_sources(*, viewer: AnyUser) -> QuerySet[Any]:
     readable = readable_community_ids(viewer).filter(id=OuterRef("community_id"))
     seats = (
         member_community_ids(viewer)
@@ -378,21 +427,15 @@ def home_sources(*, viewer: AnyUser) -> HomeSources:
         .annotate(kind=Value(3), flag_a=Value(False), flag_b=Value(False))
         .values_list("kind", "topic_id", "flag_a", "flag_b")
     )
-    found: dict[int, list[int]] = {1: [], 2: [], 3: [], 4: []}
-    for kind, pk, muted, readable_now in seats.union(people, topics, all=True):
-        if kind == 1:
-            if muted:
-                found[4].append(pk)
-            elif readable_now:
-                found[1].append(pk)
-        else:
-            found[kind].append(pk)
-    return HomeSources(sorted(found[1]), sorted(found[4]), sorted(found[2]), sorted(found[3]))
+    return seats.union(people, topics, all=True)
 
 
-def _split(lookup: str, ids: list[int]) -> tuple[list[int], list[Q]]:
-    """At most MAX_EACH arms of one kind; the rest share one IN-list arm."""
-    rest = [Q(**{f"{lookup}__in": ids[MAX_EACH:]})] if len(ids) > MAX_EACH else []
+_HOME_SOURCES = Prepared("feed.home_sources", _home_sources, viewer=True)
+
+
+def _split(lookup: str, ids: list[int]) -> tuple[list[int], list[Where]]:
+    """At most MAX_EACH arms of one kind; the rest share one arm over a list."""
+    rest = [Where(f"{lookup}__any_of", ids[MAX_EACH:])] if len(ids) > MAX_EACH else []
     return ids[:MAX_EACH], rest
 
 
@@ -416,7 +459,7 @@ def home_feed(
     people, more_people = _split("author_id", sorted({*sources.person_ids, viewer.pk}))
     # Posts on one's own profile are always one's to see, and more_communities are
     # among those the oracle has just confirmed: neither arm needs the oracle.
-    confirmed = [Q(profile_user_id=viewer.pk, community__isnull=True), *more_communities]
+    confirmed = [Where("profile_user_id", viewer.pk, on_profile=True), *more_communities]
     if order_fields(order)[0] == "-hot_score":
         # People's posts by score: only above the communities' bar (see Arms).
         arms = Arms(
@@ -437,13 +480,35 @@ def profile_feed(
     """Posts on `person`'s profile and posts they wrote anywhere, as far as the viewer
     may see them. Two or three queries."""
     if order_fields(order)[0] == "-hot_score":
-        arms = Arms(whole=[Q(profile_user_id=person.pk)], late_each=[("author_id", [person.pk])])
+        arms = Arms(whole=[Where("profile_user_id", person.pk)], late_each=[("author_id", [person.pk])])
     else:
-        arms = Arms(whole=[Q(profile_user_id=person.pk), Q(author_id=person.pk)])
+        arms = Arms(whole=[Where("profile_user_id", person.pk), Where("author_id", person.pk)])
     return _merged_page(viewer=viewer, arms=arms, order=order, cursor=cursor, limit=limit)
 
 
 # --- single-source feeds ---------------------------------------------------------
+
+
+def _community_posts(viewer: AnyUser, community: int) -> QuerySet[Post]:
+    return with_joins(visible_posts(viewer)).filter(community_id=community)
+
+
+_COMMUNITY_FIRST = Prepared(
+    "feed.community_first_page",
+    lambda *, viewer, community, shape: (
+        _community_posts(viewer, community).filter(pinned_at__isnull=True).order_by(*ORDERS[shape[0]])[: shape[1] + 1]
+    ),
+    ints=("community",),
+    viewer=True,
+)
+_COMMUNITY_PINNED = Prepared(
+    "feed.community_pinned",
+    lambda *, viewer, community: (
+        _community_posts(viewer, community).filter(pinned_at__isnull=False).order_by("-pinned_at", "-id")[:MAX_PINNED]
+    ),
+    ints=("community",),
+    viewer=True,
+)
 
 
 def community_feed(
@@ -459,9 +524,15 @@ def community_feed(
     never appear in the stream below. Two queries on the first page, one after, and
     two for the images and topics of all the posts read."""
     fields = order_fields(order)
-    posts = with_joins(visible_posts(viewer)).filter(community_id=community.pk)
-    page = _page(posts.filter(pinned_at__isnull=True), fields=fields, cursor=cursor, limit=limit)
-    pinned = [] if cursor else list(posts.filter(pinned_at__isnull=False).order_by("-pinned_at", "-id")[:MAX_PINNED])
+    if cursor:
+        posts = with_joins(visible_posts(viewer)).filter(community_id=community.pk, pinned_at__isnull=True)
+        page = _page(posts, fields=fields, cursor=cursor, limit=limit)
+        pinned: list[Post] = []
+    else:
+        _check_limit(limit)
+        first = _COMMUNITY_FIRST(viewer=viewer, community=community.pk, shape=(order, limit))
+        page = cut(list(first), order=fields, limit=limit)
+        pinned = list(_COMMUNITY_PINNED(viewer=viewer, community=community.pk))
     items = pinned + page.items
     load_details(items)
     return Page(items=items, next_cursor=page.next_cursor)
@@ -554,6 +625,16 @@ def _share_community(posts: Iterable[Post]) -> None:
             post.community = seen.setdefault(post.community_id, post.community)
 
 
+_SEATS_IN = Prepared(
+    "feed.seats_in",
+    lambda *, me, ids: Membership.objects.filter(user_id=me, community_id__any_of=ids).values_list(
+        "community_id", "role", "synced", "muted"
+    ),
+    ints=("me",),
+    lists=("ids",),
+)
+
+
 def _prime_seats(viewer: AnyUser, posts: Sequence[Post]) -> None:
     """Tell the community oracle the viewer's seats in the page's communities (one
     query) so can_* checks on the cards cost none."""
@@ -564,23 +645,10 @@ def _prime_seats(viewer: AnyUser, posts: Sequence[Post]) -> None:
     if known is not None and all(c.deleted_at is None for c in communities.values()):
         seats = known  # every seat in a live community, read earlier in this request
     else:
-        rows = Membership.objects.filter(user_id=viewer.pk, community_id__in=list(communities)).values_list(
-            "community_id", "role", "synced", "muted"
-        )
+        rows = _SEATS_IN(me=int(viewer.pk), ids=list(communities))
         seats = {community_id: Seat(role, synced, muted) for community_id, role, synced, muted in rows}
     for community_id, community in communities.items():
         remember_seat(community, viewer, seats.get(community_id))  # type: ignore[arg-type]
-
-
-def _ensure_details(posts: list[Post]) -> None:
-    """Prefetch images and topics for posts loaded without with_details (two queries)."""
-    missing = [p for p in posts if "images" not in getattr(p, "_prefetched_objects_cache", {})]
-    if missing:
-        prefetch_related_objects(
-            missing,
-            Prefetch("images", queryset=Attachment.objects.order_by("position", "id")),
-            Prefetch("topics", queryset=Topic.objects.order_by("slug")),
-        )
 
 
 def hydrate(*, viewer: AnyUser, posts: Sequence[Post]) -> list[PostCard]:
@@ -600,7 +668,7 @@ def hydrate(*, viewer: AnyUser, posts: Sequence[Post]) -> list[PostCard]:
     if not posts:
         return []
     ids = [p.pk for p in posts]
-    _ensure_details(posts)
+    load_details(posts)
     if any(not hasattr(p, "shared_original") for p in posts):
         attach_shared(viewer=viewer, posts=posts)
     originals: list[Post] = [p.shared_original for p in posts if p.shared_original is not None]  # type: ignore[attr-defined]
@@ -755,6 +823,17 @@ class Destination:
 COMPANY = "company"
 
 
+_MY_SEATS = Prepared(
+    "feed.my_seats",
+    lambda *, me: (
+        Membership.objects.filter(user_id=me, community__deleted_at__isnull=True)
+        .select_related("community")
+        .order_by("community__name", "community_id")
+    ),
+    ints=("me",),
+)
+
+
 def post_destinations(*, viewer: AnyUser) -> list[Destination]:
     """Where the viewer may post from the home composer: the company feed, each
     community they belong to and may post in (by name), their own profile. One query:
@@ -762,11 +841,7 @@ def post_destinations(*, viewer: AnyUser) -> list[Destination]:
     community)."""
     if not is_signed_in(viewer) or not isinstance(viewer, User):
         return []
-    seats = (
-        Membership.objects.filter(user_id=viewer.pk, community__deleted_at__isnull=True)
-        .select_related("community")
-        .order_by("community__name", "community_id")
-    )
+    seats = _MY_SEATS(me=int(viewer.pk))
     company: list[Destination] = []
     choices: list[Destination] = []
     every: dict[int, Seat] = {}

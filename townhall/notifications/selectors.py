@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from townhall.core.pagination import Page, paginate
+from townhall.core.prepared import Prepared
 from townhall.notifications import registry
 from townhall.notifications.kinds import (
     DEFAULT_DIGEST,
@@ -55,18 +56,24 @@ def _inbox(user: Any) -> Any:
     return Notification.objects.filter(recipient_id=user.pk, in_app=True)
 
 
+_UNREAD = Prepared(
+    "notifications.unread",
+    lambda *, me: (
+        Notification.objects.filter(recipient_id=me, in_app=True, read_at__isnull=True)
+        .order_by("-updated_at", "-id")
+        .values_list("target_type", "target_id")[: COUNT_CAP * 2]
+    ),
+    ints=("me",),
+)
+
+
 def unread_count(*, user: Any) -> int:
     """How many unread notifications `user` may see (capped at COUNT_CAP + 1, shown as
     "99+"). For the header badge and the realtime badge push: 0 for anonymous or
     deactivated people. One query, plus one per target type among the unread."""
     if not _signed_in(user):
         return 0
-    rows = list(
-        _inbox(user)
-        .filter(read_at__isnull=True)
-        .order_by("-updated_at", "-id")
-        .values_list("target_type", "target_id")[: COUNT_CAP * 2]
-    )
+    rows = list(_UNREAD(me=int(user.pk)))
     if not rows:
         return 0
     visible = _visible_pairs(user, rows)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from townhall.accounts.permissions import AnyUser, can_browse_directory, is_signed_in
 from townhall.communities.models import Community, MemberRole, Membership
 from townhall.communities.permissions import Seat, is_site_moderator, remember_invited, remember_seat
 from townhall.communities.selectors import readable_community_ids, readable_community_ids_sql, visible_community_ids
-from townhall.core.errors import NotFound
-from townhall.core.pagination import Page, paginate
+from townhall.core.errors import NotFound, ValidationFailed
+from townhall.core.pagination import MAX_LIMIT, Page, cut, paginate
+from townhall.core.prepared import Prepared
 from townhall.directory.selectors import people_visible_to
 from townhall.directory.text import fold
 from townhall.posts.models import Attachment, Comment, Post, PostRevision, Topic, TopicFollow
@@ -66,9 +68,91 @@ def with_details(posts: QuerySet[Post]) -> QuerySet[Post]:
     return with_joins(posts).prefetch_related(*_detail_prefetches())
 
 
+_LIVE_BY_IDS = Prepared(
+    "posts.live_by_ids",
+    lambda *, ids: with_joins(Post.objects.filter(pk__any_of=ids, deleted_at__isnull=True)),
+    lists=("ids",),
+)
+_POST_IMAGES = Prepared(
+    "posts.post_images",
+    lambda *, ids: Attachment.objects.filter(post_id__any_of=ids).order_by("position", "id"),
+    lists=("ids",),
+)
+_COMMENT_IMAGES = Prepared(
+    "posts.comment_images",
+    lambda *, ids: Attachment.objects.filter(comment_id__any_of=ids).order_by("position", "id"),
+    lists=("ids",),
+)
+_POST_TOPICS = Prepared(
+    "posts.post_topics",
+    lambda *, ids: (
+        Post.topics.through.objects.filter(post_id__any_of=ids).select_related("topic").order_by("topic__slug")
+    ),
+    lists=("ids",),
+)
+
+
+def live_posts_by_ids(ids: Sequence[int]) -> list[Post]:
+    """Posts with these ids that are not deleted, with what a card shows (author,
+    place, images, topics), in no particular order. No permission check: for ids the
+    oracle has just given (the merged feeds' arms). Three prepared statements."""
+    posts = list(_LIVE_BY_IDS(ids=list(ids)))
+    load_details(posts)
+    return posts
+
+
+def _remember_related(owner: Any, name: str, model: type[Any], rows: list[Any]) -> None:
+    """What prefetch_related leaves on an instance: `owner.<name>.all()` answers `rows`
+    without a query."""
+    found: QuerySet[Any] = QuerySet(model=model)
+    found._result_cache = rows
+    found._prefetch_done = True  # type: ignore[attr-defined]
+    cache = owner.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[name] = found
+
+
 def load_details(posts: Sequence[Post]) -> None:
-    """The prefetches of with_details for posts read through with_joins."""
-    prefetch_related_objects(list(posts), *_detail_prefetches())
+    """Images and topics of posts read through with_joins (what with_details'
+    prefetches give), two prepared statements for all of them."""
+    posts = [post for post in posts if "images" not in getattr(post, "_prefetched_objects_cache", {})]
+    if not posts:
+        return
+    ids = [post.pk for post in posts]
+    images: dict[int, list[Attachment]] = {pk: [] for pk in ids}
+    for image in _POST_IMAGES(ids=ids):
+        images[image.post_id].append(image)  # type: ignore[index]
+    topics: dict[int, list[Topic]] = {pk: [] for pk in ids}
+    for link in _POST_TOPICS(ids=ids):
+        topics[link.post_id].append(link.topic)
+    for post in posts:
+        _remember_related(post, "images", Attachment, images[post.pk])
+        _remember_related(post, "topics", Topic, topics[post.pk])
+
+
+def load_comment_images(comments: Sequence[Comment]) -> None:
+    """Each comment's images (with_details' prefetch for comments), one prepared
+    statement."""
+    if not comments:
+        return
+    images: dict[int, list[Attachment]] = {comment.pk: [] for comment in comments}
+    for image in _COMMENT_IMAGES(ids=list(images)):
+        images[image.comment_id].append(image)  # type: ignore[index]
+    for comment in comments:
+        _remember_related(comment, "images", Attachment, images[comment.pk])
+
+
+_VISIBLE_BY_IDS = Prepared(
+    "posts.visible_by_ids",
+    lambda *, viewer, ids: with_joins(visible_posts(viewer).filter(pk__any_of=ids)),
+    lists=("ids",),
+    viewer=True,
+)
+_POST_GET = Prepared(
+    "posts.post_get",
+    lambda *, viewer, post: with_joins(visible_posts(viewer).filter(pk=post))[:1],
+    ints=("post",),
+    viewer=True,
+)
 
 
 def attach_shared(*, viewer: AnyUser, posts: Sequence[Post]) -> None:
@@ -79,7 +163,8 @@ def attach_shared(*, viewer: AnyUser, posts: Sequence[Post]) -> None:
     ids = {post.shared_post_id for post in posts if post.shared_post_id}
     originals: dict[int, Post] = {}
     if ids:
-        originals = {post.pk: post for post in with_details(visible_posts(viewer).filter(pk__in=ids))}
+        originals = {post.pk: post for post in _VISIBLE_BY_IDS(viewer=viewer, ids=sorted(ids))}
+        load_details(list(originals.values()))
     for post in posts:
         post.shared_original = originals.get(post.shared_post_id) if post.shared_post_id else None  # type: ignore[attr-defined]
         post.shared_unavailable = post.shared_post_id is not None and post.shared_original is None  # type: ignore[attr-defined]
@@ -88,9 +173,10 @@ def attach_shared(*, viewer: AnyUser, posts: Sequence[Post]) -> None:
 def post_get(*, viewer: AnyUser, post_id: int) -> Post:
     """One post the viewer may see, with author, place, images, topics and the shared
     original (see attach_shared). NotFound when deleted or hidden."""
-    post = with_details(visible_posts(viewer)).filter(pk=post_id).first()
+    post = next(iter(_POST_GET(viewer=viewer, post=int(post_id))), None)
     if post is None:
         raise NotFound()
+    load_details([post])
     attach_shared(viewer=viewer, posts=[post])
     return post
 
@@ -131,9 +217,17 @@ def reactable_post_ids(viewer: AnyUser, ids: Iterable[int]) -> set[int]:
     return set(visible_posts(viewer).filter(_NOT_ARCHIVED, pk__in=list(ids)).values_list("pk", flat=True))
 
 
+_VISIBLE_COMMENT_IDS = Prepared(
+    "posts.visible_comment_ids",
+    lambda *, viewer, ids: _visible_comments(viewer).filter(pk__any_of=ids).values_list("pk", flat=True),
+    lists=("ids",),
+    viewer=True,
+)
+
+
 def visible_comment_ids(viewer: AnyUser, ids: Iterable[int]) -> set[int]:
     """The subset of comment `ids` the viewer may see. One query."""
-    return set(_visible_comments(viewer).filter(pk__in=list(ids)).values_list("pk", flat=True))
+    return set(_VISIBLE_COMMENT_IDS(viewer=viewer, ids=list(ids)))
 
 
 def reactable_comment_ids(viewer: AnyUser, ids: Iterable[int]) -> set[int]:
@@ -156,18 +250,29 @@ def comment_get(*, viewer: AnyUser, comment_id: int) -> Comment:
     return comment
 
 
-def _comments(post: Post) -> QuerySet[Comment]:
-    return (
-        Comment.objects.filter(post=post, deleted_at__isnull=True)
-        .select_related(*COMMENT_RELATED)
-        .prefetch_related(Prefetch("images", queryset=Attachment.objects.order_by("position", "id")))
-    )
+def _comments(post: int) -> QuerySet[Comment]:
+    return Comment.objects.filter(post_id=post, deleted_at__isnull=True).select_related(*COMMENT_RELATED)
+
+
+_COMMENT_ORDER = ("created_at", "id")
+_FIRST_COMMENTS = Prepared(
+    "posts.first_comments",
+    lambda *, post, shape: _comments(post).filter(parent__isnull=True).order_by(*_COMMENT_ORDER)[: shape + 1],
+    ints=("post",),
+)
+_REPLIES = Prepared(
+    "posts.replies",
+    lambda *, post, parents: _comments(post).filter(parent_id__any_of=parents).order_by(*_COMMENT_ORDER),
+    ints=("post",),
+    lists=("parents",),
+)
 
 
 def _attach_replies(post: Post, parents: list[Comment]) -> None:
     replies: dict[int, list[Comment]] = {parent.pk: [] for parent in parents}
     if parents:
-        rows = _comments(post).filter(parent_id__in=list(replies)).order_by("created_at", "id")
+        rows = list(_REPLIES(post=post.pk, parents=list(replies)))
+        load_comment_images(rows)
         for reply in rows:
             replies[reply.parent_id].append(reply)  # type: ignore[index]
     for parent in parents:
@@ -184,7 +289,15 @@ def comments_page(*, viewer: AnyUser, post: Post, cursor: str | None = None, lim
     (comments + their images, replies + their images). NotFound for a hidden post,
     ValidationFailed for a bad cursor or limit."""
     check_view_post(viewer, post)
-    page = paginate(_comments(post).filter(parent__isnull=True), order=("created_at", "id"), cursor=cursor, limit=limit)
+    if cursor:
+        page = paginate(
+            _comments(post.pk).filter(parent__isnull=True), order=_COMMENT_ORDER, cursor=cursor, limit=limit
+        )
+    else:
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.")
+        page = cut(list(_FIRST_COMMENTS(post=post.pk, shape=limit)), order=_COMMENT_ORDER, limit=limit)
+    load_comment_images(page.items)
     _attach_replies(post, page.items)
     return page
 
@@ -192,6 +305,13 @@ def comments_page(*, viewer: AnyUser, post: Post, cursor: str | None = None, lim
 def comments_for(*, viewer: AnyUser, post: Post, limit: int = 100) -> list[Comment]:
     """The first `limit` top-level comments with their replies (see comments_page)."""
     return comments_page(viewer=viewer, post=post, limit=limit).items
+
+
+_COMMENTS_BY_IDS = Prepared(
+    "posts.comments_by_ids",
+    lambda *, ids: Comment.objects.filter(pk__any_of=ids).select_related(*COMMENT_RELATED).order_by(),
+    lists=("ids",),
+)
 
 
 def latest_comments(
@@ -223,12 +343,8 @@ def latest_comments(
         comment_ids = [row[0] for row in cursor.fetchall()]
     if not comment_ids:
         return found
-    rows = (
-        Comment.objects.filter(pk__in=comment_ids)
-        .select_related(*COMMENT_RELATED)
-        .prefetch_related(Prefetch("images", queryset=Attachment.objects.order_by("position", "id")))
-        .order_by()
-    )
+    rows = list(_COMMENTS_BY_IDS(ids=comment_ids))
+    load_comment_images(rows)
     for comment in sorted(rows, key=lambda c: (c.created_at, c.pk)):
         found[comment.post_id].append(comment)
     return found

@@ -16,7 +16,7 @@ from typing import IO
 from django.core.files.base import ContentFile
 from django.core.files.images import get_image_dimensions
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from townhall.communities.models import Community, Visibility
 from townhall.communities.permissions import can_post_in, check_view_community
 from townhall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from townhall.core.markdown import iter_urls
+from townhall.core.prepared import Prepared
 from townhall.directory.permissions import can_view_person
 from townhall.media.images import reencode_image
 from townhall.media.models import LinkPreview
@@ -634,6 +635,20 @@ def comment_delete(*, actor: User, comment: Comment) -> None:
 # --- seen by, topics ---------------------------------------------------------------------
 
 
+def _not_seen(posts: QuerySet[Post], *, me: int, ids: list[int]) -> QuerySet[Post, int]:
+    return (
+        posts.filter(pk__any_of=ids)
+        .exclude(author_id=me)
+        .exclude(Exists(PostView.objects.filter(post_id=OuterRef("pk"), user_id=me)))
+        .values_list("pk", flat=True)
+    )
+
+
+_NOT_SEEN = Prepared(
+    "posts.not_seen", lambda *, me, ids: _not_seen(Post.objects.all(), me=me, ids=ids), ints=("me",), lists=("ids",)
+)
+
+
 def posts_mark_seen(*, viewer: AnyUser, post_ids: Iterable[int], verified: bool = False) -> None:
     """Record that the viewer saw these posts (those they may see and did not write;
     at most 200 per call). Repeats are ignored; no count is stored. One query, and a
@@ -648,13 +663,10 @@ def posts_mark_seen(*, viewer: AnyUser, post_ids: Iterable[int], verified: bool 
     viewer_id = int(viewer.pk or 0)
     # Only posts not seen before: a feed read that shows nothing new writes nothing
     # (on SQLite every write takes the database's one write lock).
-    posts = Post.objects.all() if verified else visible_posts(viewer)
-    new = list(
-        posts.filter(pk__in=ids)
-        .exclude(author_id=viewer_id)
-        .exclude(Exists(PostView.objects.filter(post_id=OuterRef("pk"), user_id=viewer_id)))
-        .values_list("pk", flat=True)
-    )
+    if verified:
+        new = list(_NOT_SEEN(me=viewer_id, ids=ids))
+    else:
+        new = list(_not_seen(visible_posts(viewer), me=viewer_id, ids=ids))
     if new:
         PostView.objects.bulk_create([PostView(post_id=pk, user_id=viewer_id) for pk in new], ignore_conflicts=True)
 

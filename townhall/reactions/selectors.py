@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from townhall.accounts.permissions import AnyUser, is_signed_in
 from townhall.core.errors import NotFound
-from townhall.core.pagination import Page, paginate
+from townhall.core.pagination import MAX_LIMIT, Page, cut, paginate
+from townhall.core.prepared import Prepared
 from townhall.reactions import registry
 from townhall.reactions.models import Reaction, ReactionKind
 from townhall.reactions.permissions import check_see_target
@@ -20,6 +21,19 @@ class Summary:
     counts: dict[str, int] = field(default_factory=dict)  # kind -> number, kinds with none left out
     total: int = 0
     mine: str | None = None  # the viewer's own reaction
+
+
+_COUNTS = Prepared(
+    "reactions.counts",
+    lambda *, me, ids, shape: (
+        Reaction.objects.filter(target_type=shape, target_id__any_of=ids)
+        .values("target_id", "kind")
+        .annotate(n=Count("id"), mine=Count("id", filter=Q(user_id=me)))
+        .order_by()
+    ),
+    ints=("me",),
+    lists=("ids",),
+)
 
 
 def reaction_summaries(
@@ -42,13 +56,7 @@ def reaction_summaries(
     summaries = {target_id: Summary() for target_id in ids if target_id in visible}
     if not summaries:
         return {}
-    rows = (
-        Reaction.objects.filter(target_type=target_type, target_id__in=list(summaries))
-        .values("target_id", "kind")
-        .annotate(n=Count("id"), mine=Count("id", filter=Q(user_id=viewer.pk)))
-        .order_by()
-    )
-    for row in rows:
+    for row in _COUNTS(me=int(viewer.pk or 0), ids=list(summaries), shape=target_type):
         summary = summaries[row["target_id"]]
         summary.counts[row["kind"]] = row["n"]
         summary.total += row["n"]
@@ -64,6 +72,20 @@ def reaction_summary(*, viewer: AnyUser, target_type: str, target_id: int) -> Su
     """One target's summary; NotFound when the viewer may not see it."""
     check_see_target(viewer, target_type, target_id)
     return reaction_summaries(viewer=viewer, target_type=target_type, target_ids=[target_id]).get(target_id, Summary())
+
+
+_REACTOR_ORDER = ("-created_at", "-id")
+
+
+def _reactions_of(target_type: str, target_id: int) -> QuerySet[Reaction]:
+    return Reaction.objects.filter(target_type=target_type, target_id=target_id).select_related("user", "user__profile")
+
+
+_FIRST_REACTORS = Prepared(
+    "reactions.first_reactors",
+    lambda *, target, shape: _reactions_of(shape[0], target).order_by(*_REACTOR_ORDER)[: shape[1] + 1],
+    ints=("target",),
+)
 
 
 def reactors(
@@ -87,7 +109,10 @@ def reactors(
         check_see_target(viewer, target_type, target_id)
     elif not is_signed_in(viewer):
         raise NotFound()
-    rows = Reaction.objects.filter(target_type=target_type, target_id=target_id).select_related("user", "user__profile")
+    if kind is None and not cursor and 1 <= limit <= MAX_LIMIT:
+        first = _FIRST_REACTORS(target=int(target_id), shape=(target_type, limit))
+        return cut(list(first), order=_REACTOR_ORDER, limit=limit)
+    rows = _reactions_of(target_type, target_id)
     if kind is not None:
         rows = rows.filter(kind=kind)
-    return paginate(rows, order=("-created_at", "-id"), cursor=cursor, limit=limit)
+    return paginate(rows, order=_REACTOR_ORDER, cursor=cursor, limit=limit)
