@@ -161,6 +161,7 @@ class Prepared:
         self.texts = texts
         self.times = times
         self.viewer = viewer
+        self.names = {*ints, *lists, *texts, *times}
         self.found: dict[tuple[Any, ...], _Compiled] = {}
         PREPARED.append(self)
 
@@ -172,9 +173,8 @@ class Prepared:
         return self.build(**extra, **values)
 
     def __call__(self, *, viewer: Any = None, shape: Hashable = None, **values: Any) -> QuerySet[Any]:
-        names = {*self.ints, *self.lists, *self.texts, *self.times}
-        if set(values) != names:
-            raise TypeError(f"{self.name} takes {sorted(names)}, got {sorted(values)}")
+        if values.keys() != self.names:
+            raise TypeError(f"{self.name} takes {sorted(self.names)}, got {sorted(values)}")
         if self.viewer and not (viewer.is_authenticated and viewer.is_active and viewer.pk):
             return self.fresh(viewer=viewer, shape=shape, **values)  # nobody signed in: nothing to share
         if not all(_fits(values[name]) for name in self.ints):
@@ -227,9 +227,10 @@ class Prepared:
         sql, params = compiler.as_sql()
         vendor = compiler.connection.vendor
         slots: list[tuple[int, str, str, type]] = []
+        stand_ins = stand_in.values()
         for name, sentinel in stand_in.sentinels.items():
             kind = stand_in.kind(name)
-            wanted = stand_in.values()[name]
+            wanted = stand_ins[name]
             if kind == "list":
                 wanted = _list_param(vendor, wanted)
             elif kind == "time":
